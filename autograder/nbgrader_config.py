@@ -1,0 +1,35 @@
+# Настройки nbgrader для курса «Конкурентность в Python».
+# Стоковые команды запускайте из корня репозитория:
+#   nbgrader autograde 01-basics --config autograder/nbgrader_config.py
+# `course release` читает этот же файл (и подменяет только каталоги — для сборки во временной папке).
+import os
+
+c = get_config()  # noqa: F821 — get_config подставляет nbgrader
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+CLASS_DIR = os.path.join("autograder", "class")  # работы класса: вне git (.gitignore)
+
+c.CourseDirectory.course_id = "concurrency-python"
+c.CourseDirectory.root = ROOT
+c.CourseDirectory.source_directory = "solutions"      # источник: решения + скрытые тесты
+c.CourseDirectory.release_directory = "notebooks"     # что открывает студент
+c.CourseDirectory.submitted_directory = os.path.join(CLASS_DIR, "submitted")
+c.CourseDirectory.autograded_directory = os.path.join(CLASS_DIR, "autograded")
+c.CourseDirectory.feedback_directory = os.path.join(CLASS_DIR, "feedback")
+c.CourseDirectory.db_url = "sqlite:///" + os.path.join(ROOT, CLASS_DIR, "gradebook.db")
+
+# Заготовка вместо решения — по-русски; ячейка падает, пока студент её не заполнит.
+c.ClearSolutions.code_stub = {"python": "# ВАШ КОД ЗДЕСЬ\nraise NotImplementedError()"}
+c.ClearSolutions.text_stub = "ВАШ ОТВЕТ ЗДЕСЬ"
+
+# Время на ячейку: упражнения курса укладываются в секунды; зависание — не дольше 30 с.
+c.Execute.timeout = 30
+c.Execute.interrupt_on_timeout = True
+c.Execute.raise_on_iopub_timeout = False
+
+# Скрытые тесты не показываем в отзыве студенту.
+c.GenerateFeedback.preprocessors = [
+    "nbgrader.preprocessors.GetGrades",
+    "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor",
+    "nbgrader.preprocessors.ClearHiddenTests",
+]

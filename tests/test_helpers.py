@@ -1,0 +1,108 @@
+"""Вспомогательный пакет: медленный сервис, проверки упражнений, замеры."""
+
+from __future__ import annotations
+
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+
+from course.checks import ExerciseFailure, call_with_deadline, expect, expect_equal
+from course.measure import compare
+from course.notebook import available_cores, is_graded_run, lecture_or_grading
+from course.slow_api import SlowAPI, fetch_json, fetch_text, weather_for
+from course.workloads import count_primes, wait_io, whoami
+
+
+def test_slow_api_routes_and_stats() -> None:
+    with SlowAPI(delay=0.01) as api:
+        assert api.url("/").startswith("http://127.0.0.1:")
+        assert fetch_text(api.url("/page/7")) == "page 7"
+        assert fetch_text(api.url("/echo/привет")) == "привет"
+        assert fetch_json(api.url("/weather/Kazan")) == weather_for("Kazan")
+        assert weather_for("Kazan") == weather_for("kazan") | {"city": "Kazan"}
+        assert fetch_json(api.url("/stats"))["requests"] == 3
+        with pytest.raises(Exception, match="404"):
+            fetch_text(api.url("/nope"))
+        with pytest.raises(Exception, match="500"):
+            fetch_text(api.url("/page/1?fail=1"))
+
+
+def test_slow_api_counts_concurrent_requests() -> None:
+    with SlowAPI(delay=0.3) as api:
+        with ThreadPoolExecutor(4) as pool:
+            list(pool.map(fetch_text, [api.url(f"/page/{i}") for i in range(4)]))
+        assert api.stats.peak_in_flight == 4
+        api.reset_stats()
+        for i in range(2):
+            fetch_text(api.url(f"/page/{i}?delay=0"))
+        assert api.stats.peak_in_flight == 1 and api.stats.requests == 2
+
+
+def test_slow_api_errors_are_seeded() -> None:
+    def outcomes(seed: int) -> list[bool]:
+        with SlowAPI(delay=0, error_rate=0.5, seed=seed) as api:
+            result = []
+            for i in range(20):
+                try:
+                    fetch_text(api.url(f"/page/{i}"))
+                    result.append(True)
+                except Exception:
+                    result.append(False)
+            assert api.stats.errors == result.count(False)
+            return result
+
+    first = outcomes(1)
+    assert first == outcomes(1) and 0 < first.count(False) < 20
+
+
+def test_slow_api_rejects_bad_settings() -> None:
+    with pytest.raises(ValueError, match="error_rate"):
+        SlowAPI(error_rate=2)
+    with pytest.raises(ValueError, match="delay"):
+        SlowAPI(delay=-1)
+
+
+def test_call_with_deadline_reports_hang_in_russian() -> None:
+    never = threading.Event()
+    start = time.monotonic()
+    with pytest.raises(ExerciseFailure, match="не завершилась за 0.3 с"):
+        call_with_deadline(never.wait, timeout=0.3, what="stuck()")
+    assert time.monotonic() - start < 2
+
+
+def test_call_with_deadline_passes_values_and_errors() -> None:
+    assert call_with_deadline(sum, [1, 2, 3]) == 6
+    with pytest.raises(ZeroDivisionError):
+        call_with_deadline(lambda: 1 / 0)
+
+    def stub():
+        raise NotImplementedError()
+
+    with pytest.raises(ExerciseFailure, match="ещё не написано"):
+        call_with_deadline(stub)
+
+
+def test_expectations_explain() -> None:
+    expect_equal(1, 1, "x")
+    with pytest.raises(ExerciseFailure, match="ожидалось 2, получено 1. подсказка"):
+        expect_equal(1, 2, "x", "подсказка")
+    with pytest.raises(ExerciseFailure, match="плохо"):
+        expect(False, "плохо")
+
+
+def test_grading_mode(monkeypatch) -> None:
+    monkeypatch.delenv("NBGRADER_EXECUTION", raising=False)
+    assert not is_graded_run() and lecture_or_grading(1, 2) == 1
+    monkeypatch.setenv("NBGRADER_EXECUTION", "autograde")
+    assert is_graded_run() and lecture_or_grading(1, 2) == 2
+
+
+def test_compare_strategies_agree_and_processes_use_other_pids() -> None:
+    timings = compare(wait_io, [0.01] * 4, workers=4)
+    assert [t.label for t in timings] == ["последовательно", "потоки", "процессы"]
+    assert all(t.wall > 0 for t in timings)
+    assert count_primes(100) == 25
+    assert whoami("x")[0] == "x"
+    assert available_cores() >= 1
