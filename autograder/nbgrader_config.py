@@ -33,3 +33,23 @@ c.GenerateFeedback.preprocessors = [
     "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor",
     "nbgrader.preprocessors.ClearHiddenTests",
 ]
+
+# Проверка, которая переживает плохой код (см. src/course/executor.py): лимиты на ячейку,
+# память и процессы, перезапуск ядра с пропуском «убийственной» ячейки, stderr не обнуляет
+# прошедший тест, вывод режется по байтам.
+c.Autograde.autograde_preprocessors = [
+    "course.executor.RobustExecute",
+    "nbgrader.preprocessors.IgnorePattern",
+    "nbconvert.preprocessors.ClearMetadataPreprocessor",
+    "nbgrader.preprocessors.LimitOutput",
+    "course.executor.LimitOutputBytes",
+    "course.executor.StderrNotFatal",
+    "nbgrader.preprocessors.SaveAutoGrades",
+    "nbgrader.preprocessors.AssignLatePenalties",
+    "nbgrader.preprocessors.CheckCellMetadata",
+]
+c.RobustExecute.notebook_timeout = 300
+c.RobustExecute.memory_limit_mb = 2048
+c.RobustExecute.max_processes = 64
+# Удалённые студентом оцениваемые ячейки возвращаются из исходника.
+c.OverwriteCells.add_missing_cells = True

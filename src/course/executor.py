@@ -1,0 +1,224 @@
+"""Выполнение работы студента, которое не ломается о плохой код.
+
+Стоковый nbgrader теряет работу целиком, если ядро упало (`os._exit`, переполнение памяти,
+лавина процессов) или ячейка зависла так, что прерывание не помогает (цикл, глушащий
+SIGINT; `gevent.monkey.patch_all()` в ядре). `RobustExecute` заменяет его `Execute`:
+
+- у каждой ячейки свой лимит времени; сторож убивает группу процессов ядра, если ячейка
+  его превысила, если ядро съело больше `memory_limit_mb` или наплодило больше
+  `max_processes` процессов;
+- после такой ячейки ядро перезапускается, и ноутбук выполняется заново *без* неё: остальные
+  упражнения всё равно оцениваются; в ячейку пишется причина по-русски;
+- общий лимит на ноутбук: что не успело выполниться, помечается, а не ждёт вечно.
+
+`StderrNotFatal` переносит stderr проходящих ячеек в stdout (nbgrader ставит 0 за любую
+строку в stderr, даже за предупреждение), `LimitOutputBytes` режет вывод по байтам
+(стоковый LimitOutput считает строки, и одна строка в 10 МБ проходит).
+"""
+
+from __future__ import annotations
+
+import copy
+import os
+import signal
+import threading
+import time
+from typing import Any
+
+import psutil
+from nbclient.exceptions import DeadKernelError
+from nbformat import NotebookNode
+from nbgrader.preprocessors import Execute, NbGraderPreprocessor
+from traitlets import Integer
+
+ABORTED = "ПроверкаПрервана"  # ename ошибки, которую пишет проверка (не код студента)
+
+
+def aborted_output(reason: str) -> NotebookNode:
+    return NotebookNode(
+        output_type="error", ename=ABORTED, evalue=reason, traceback=[f"{ABORTED}: {reason}"]
+    )
+
+
+class _Watchdog:
+    """Следит за ядром во время одной ячейки и убивает его группу процессов при нарушении."""
+
+    def __init__(self, pid: int, deadline: float, memory_mb: int, max_processes: int) -> None:
+        self.pid, self.deadline = pid, deadline
+        self.memory_mb, self.max_processes = memory_mb, max_processes
+        self.reason: str | None = None
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._watch, name="course-watchdog", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _watch(self) -> None:
+        while not self._stop.wait(0.1):
+            reason = self._violation()
+            if reason:
+                self.reason = reason
+                kill_process_tree(self.pid)
+                return
+
+    def _violation(self) -> str | None:
+        if time.monotonic() > self.deadline:
+            return "timeout"
+        try:
+            root = psutil.Process(self.pid)
+            tree = [root, *root.children(recursive=True)]
+            rss = sum(p.memory_info().rss for p in tree if p.is_running())
+        except psutil.Error:
+            return None
+        if len(tree) > self.max_processes:
+            return f"процессов стало {len(tree)} (предел {self.max_processes}): похоже на лавину процессов"
+        if rss > self.memory_mb * 2**20:
+            return f"память превысила {self.memory_mb} МБ: похоже на утечку или «бомбу» памяти"
+        return None
+
+
+def kill_process_tree(pid: int) -> None:
+    """Убить процесс, его группу и всех потомков (SIGKILL); тихо, если их уже нет."""
+    try:
+        victims = [psutil.Process(pid), *psutil.Process(pid).children(recursive=True)]
+    except psutil.Error:
+        victims = []
+    try:
+        os.killpg(pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+    for proc in victims:
+        try:
+            proc.kill()
+        except psutil.Error:
+            pass
+
+
+class RobustExecute(Execute):
+    """Execute nbgrader'а с лимитами, перезапуском ядра и пропуском «убийственных» ячеек."""
+
+    max_restarts = Integer(4, help="сколько раз можно перезапустить ядро на один ноутбук").tag(
+        config=True
+    )
+    notebook_timeout = Integer(300, help="общий лимит на выполнение ноутбука, с").tag(config=True)
+    memory_limit_mb = Integer(2048, help="предел памяти ядра вместе с потомками, МБ").tag(config=True)
+    max_processes = Integer(64, help="предел числа процессов ядра вместе с потомками").tag(
+        config=True
+    )
+
+    def preprocess(self, nb: NotebookNode, resources: Any = None, km: Any = None):
+        pristine = copy.deepcopy(nb.cells)
+        skipped: dict[int, str] = {}
+        started = time.monotonic()
+        for _ in range(self.max_restarts + 1):
+            nb.cells = copy.deepcopy(pristine)
+            failure = self._run_once(nb, resources, skipped, started)
+            if failure is None:
+                break
+            skipped[failure[0]] = failure[1]
+        else:
+            reason = f"ядро перезапускалось {self.max_restarts} раз — дальше ячейки не выполнялись"
+            for index, cell in enumerate(nb.cells):
+                if cell.cell_type == "code" and index not in skipped and not cell.get("outputs"):
+                    skipped[index] = reason
+        for index, reason in skipped.items():
+            nb.cells[index].outputs = [aborted_output(reason)]
+        return nb, self.resources
+
+    def _run_once(self, nb, resources, skipped, started) -> tuple[int, str] | None:
+        """Выполнить ноутбук, пропуская `skipped`; вернуть (ячейка, причина) при срыве."""
+        from nbclient import NotebookClient
+
+        NotebookClient.__init__(self, nb, None)
+        self.reset_execution_trackers()
+        self._check_assign_resources(resources)
+        try:
+            with self.setup_kernel():
+                self.wait_for_reply(self.kc.kernel_info())
+                for index, cell in enumerate(self.nb.cells):
+                    if cell.cell_type != "code" or index in skipped:
+                        continue
+                    left = self.notebook_timeout - (time.monotonic() - started)
+                    if left <= 0:
+                        for later, rest in enumerate(self.nb.cells[index:], start=index):
+                            if rest.cell_type == "code" and later not in skipped:
+                                skipped[later] = (
+                                    f"не выполнялась: весь ноутбук не уложился в {self.notebook_timeout} с"
+                                )
+                        return None
+                    verdict = self._run_cell(cell, resources, index, min(self.timeout or 30, left))
+                    if verdict:
+                        return index, verdict
+        except DeadKernelError:
+            return self._last_index, "ядро Python завершилось аварийно (os._exit, сбой или нехватка памяти)"
+        return None
+
+    def _run_cell(self, cell, resources, index, limit: float) -> str | None:
+        self._last_index = index
+        pid = self.km.provisioner.process.pid
+        dog = _Watchdog(pid, time.monotonic() + limit + 5, self.memory_limit_mb, self.max_processes)
+        saved_timeout, self.timeout = self.timeout, int(max(1, limit))
+        try:
+            self.preprocess_cell(cell, resources, index)
+        except DeadKernelError:
+            return self._explain(dog, limit) or (
+                "ядро Python завершилось аварийно во время этой ячейки "
+                "(os._exit, sys.exit в потоке, сбой C-кода или нехватка памяти)"
+            )
+        finally:
+            self.timeout = saved_timeout
+            dog.stop()
+        if any(o.get("ename") == "CellTimeoutError" for o in cell.outputs):
+            kill_process_tree(pid)
+            return self._explain(dog, limit) or self._timeout_text(limit)
+        return self._explain(dog, limit)
+
+    def _explain(self, dog: _Watchdog, limit: float) -> str | None:
+        if dog.reason == "timeout":
+            return self._timeout_text(limit)
+        return dog.reason
+
+    @staticmethod
+    def _timeout_text(limit: float) -> str:
+        return (
+            f"ячейка не завершилась за {limit:.0f} с: похоже на взаимоблокировку, бесконечный цикл "
+            "или ожидание, которое никто не разбудит"
+        )
+
+
+class StderrNotFatal(NbGraderPreprocessor):
+    """stderr в ячейке без ошибки — не повод ставить 0: переносим его в stdout с пометкой."""
+
+    def preprocess_cell(self, cell, resources, index):
+        if cell.cell_type == "code" and not any(o.output_type == "error" for o in cell.outputs):
+            for output in cell.outputs:
+                if output.output_type == "stream" and output.name == "stderr":
+                    output.name = "stdout"
+                    output.text = "[stderr] " + output.text
+        return cell, resources
+
+
+class LimitOutputBytes(NbGraderPreprocessor):
+    """Ограничить вывод ячейки по байтам: 10 МБ в одной строке не должны попасть в отзыв."""
+
+    max_bytes = Integer(200_000, help="предел вывода одной ячейки, байт").tag(config=True)
+
+    def preprocess_cell(self, cell, resources, index):
+        if cell.cell_type != "code":
+            return cell, resources
+        budget, kept = self.max_bytes, []
+        for output in cell.outputs:
+            size = len(str(output).encode("utf-8"))
+            if size <= budget or output.output_type == "error":
+                kept.append(output)
+                budget -= min(size, budget)
+            elif output.output_type == "stream":
+                output.text = output.text[: max(budget, 0) // 4] + (
+                    f"\n… вывод обрезан: больше {self.max_bytes} байт …\n"
+                )
+                kept.append(output)
+                budget = 0
+        cell.outputs = kept
+        return cell, resources
