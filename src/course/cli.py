@@ -8,9 +8,17 @@ from __future__ import annotations
 
 import argparse
 import sys
+import warnings
 from pathlib import Path
 
-from course.release import CourseLayout, ReleaseError, find_root, release, release_drift
+from course.release import (
+    CourseLayout,
+    ReleaseError,
+    _ensure_tools_on_path,
+    find_root,
+    release,
+    release_drift,
+)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -23,12 +31,27 @@ def main(argv: list[str] | None = None) -> int:
     rel.add_argument(
         "--check", action="store_true", help="ничего не писать, только сравнить с notebooks/"
     )
+    chk = sub.add_parser("check", help="самопроверка ноутбука видимыми тестами")
+    chk.add_argument("notebook", type=Path, help="путь к .ipynb")
+    chk.add_argument("--cell-timeout", type=int, default=30, help="лимит на ячейку, с (30)")
+    grd = sub.add_parser("grade", help="оценить все работы задания из submitted/")
+    grd.add_argument("assignment", help="имя задания, например 01-basics")
+    grd.add_argument("--jobs", type=int, default=None, help="параллельных работ (по числу ядер)")
+    grd.add_argument("--course-dir", type=Path, default=None, help="папка курса nbgrader с submitted/")
+    grd.add_argument("--cell-timeout", type=int, default=None, help="лимит на ячейку, с")
+    grd.add_argument("--force", action="store_true", help="переоценить и неизменившиеся работы")
     args = parser.parse_args(argv)
+    _ensure_tools_on_path()
+    warnings.filterwarnings("ignore", module=r"nbgrader(\.|$)")
     try:
+        if args.command == "check":
+            return cmd_check(args.notebook, args.cell_timeout)
         layout = CourseLayout(args.root.resolve() if args.root else find_root())
         if args.command == "release":
             return cmd_release(layout, check=args.check)
-    except ReleaseError as exc:
+        if args.command == "grade":
+            return cmd_grade(layout, args)
+    except (ReleaseError, ValueError, FileNotFoundError) as exc:
         print(f"course: ошибка: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
@@ -51,6 +74,29 @@ def cmd_release(layout: CourseLayout, check: bool) -> int:
     files = release(layout)
     print(f"Выпущено файлов: {len(files)} → {layout.notebooks}")
     return 0
+
+
+def cmd_check(notebook: Path, cell_timeout: int) -> int:
+    from course.selfcheck import check_notebook, report
+
+    if not notebook.is_file():
+        raise FileNotFoundError(f"нет файла {notebook}")
+    verdicts = check_notebook(notebook, cell_timeout=cell_timeout)
+    print(report(verdicts))
+    return 0 if all(v.earned == v.points for v in verdicts) else 1
+
+
+def cmd_grade(layout: CourseLayout, args: argparse.Namespace) -> int:
+    from course.grader import grade_class, summary
+
+    if args.jobs is not None and args.jobs < 1:
+        raise ValueError(f"--jobs должно быть ≥ 1, получено {args.jobs}")
+    results = grade_class(
+        layout, args.assignment, jobs=args.jobs, course_dir=args.course_dir,
+        cell_timeout=args.cell_timeout, force=args.force,
+    )
+    print(summary(results))
+    return 1 if any(r.status == "failed" for r in results) else 0
 
 
 if __name__ == "__main__":

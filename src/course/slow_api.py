@@ -73,7 +73,7 @@ class SlowAPI:
         self.stats = Stats()
         self._lock = threading.Lock()
         self._rng = random.Random(seed)
-        self._server = ThreadingHTTPServer(("127.0.0.1", port), _make_handler(self))
+        self._server = _Server(("127.0.0.1", port), _make_handler(self))
         self._server.daemon_threads = True
         self._thread = threading.Thread(
             target=self._server.serve_forever, name="slow-api", daemon=True
@@ -118,6 +118,12 @@ class SlowAPI:
             self.stats.errors += int(failed)
 
 
+class _Server(ThreadingHTTPServer):
+    # Очередь ещё не принятых соединений. По умолчанию в socketserver она 5: при 20–100
+    # одновременных клиентах (тема 09) лишние SYN теряются, и клиент повторяет через 1 с.
+    request_queue_size = 128
+
+
 def _make_handler(api: SlowAPI) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
@@ -131,19 +137,21 @@ def _make_handler(api: SlowAPI) -> type[BaseHTTPRequestHandler]:
                     self._reply(200, asdict(api.stats))
                 return
             unlucky = api._begin(path)
-            failed = True
+            status, body = 500, {"error": "внутренняя ошибка сервиса"}
             try:
                 time.sleep(float(query.get("delay", [api.delay])[0]))
                 if unlucky:
-                    self._reply(503, {"error": "сервис перегружен, повторите позже"})
+                    status, body = 503, {"error": "сервис перегружен, повторите позже"}
                 elif query.get("fail", ["0"])[0] == "1":
-                    self._reply(500, {"error": "запрошенная ошибка (fail=1)"})
+                    status, body = 500, {"error": "запрошенная ошибка (fail=1)"}
                 else:
                     status, body = route(path)
-                    self._reply(status, body)
-                    failed = status >= 400
             finally:
-                api._end(failed)
+                # Запрос перестаёт считаться «в работе» до отправки ответа: иначе клиент,
+                # получив ответ, успевает прислать следующий, пока этот ещё числится, и пик
+                # выходит на 1 больше настоящего.
+                api._end(status >= 400)
+            self._reply(status, body)
 
         def _reply(self, status: int, body: object) -> None:
             if isinstance(body, str):

@@ -1,0 +1,417 @@
+"""`course grade`: оценить класс параллельно, не теряя ни одной работы.
+
+Как устроено (и почему):
+- каждую работу оценивает отдельный процесс-работник со своей *копией* базы оценок, а в
+  общую базу пишет только главный процесс — по одной транзакции на студента. SQLite не
+  любит одновременных писателей, а так их просто нет;
+- работник запускает настоящий `nbgrader autograde` с `RobustExecute` (см. executor.py) и
+  `generate_feedback`, возвращает баллы и причины одной строкой JSON;
+- после работника убиваются все процессы, которые он (и ядро) успели породить;
+- битый JSON, пропавший или переименованный ноутбук — 0 и причина, без запуска ядра;
+- изменённые или удалённые закрытые ячейки восстанавливаются из исходника, и это
+  записывается в причины; сданные файлы не меняются (проверяется хешем до и после);
+- состояние в `.course-grade-state.json`: повторный запуск пропускает уже оценённые и не
+  изменившиеся работы (после Ctrl-C он продолжит с места остановки); `--force` — заново.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import psutil
+
+from course.executor import ABORTED, kill_process_tree
+from course.notebook import available_cores
+from course.release import CourseLayout
+
+
+@dataclass
+class StudentResult:
+    """Итог одной работы: баллы по grade_id, максимум, причины потерь не «за неверный ответ»."""
+
+    student: str
+    scores: dict[str, float] = field(default_factory=dict)
+    max_scores: dict[str, float] = field(default_factory=dict)
+    reasons: list[str] = field(default_factory=list)
+    status: str = "graded"  # graded | zero | failed
+    digest: str = ""
+
+    @property
+    def total(self) -> float:
+        return sum(self.scores.values())
+
+
+# ---------------------------------------------------------------- конфигурация
+
+
+def load_config(layout: CourseLayout, course_dir: Path | None, cell_timeout: int | None):
+    from traitlets.config import Config
+    from traitlets.config.loader import PyFileConfigLoader
+
+    config = PyFileConfigLoader(str(layout.config_file)).load_config()
+    over = Config()
+    if course_dir is not None:
+        course_dir = course_dir.resolve()
+        over.CourseDirectory.root = str(course_dir)
+        over.CourseDirectory.submitted_directory = "submitted"
+        over.CourseDirectory.autograded_directory = "autograded"
+        over.CourseDirectory.feedback_directory = "feedback"
+        over.CourseDirectory.db_url = f"sqlite:///{course_dir / 'gradebook.db'}"
+    over.CourseDirectory.source_directory = str(layout.solutions)
+    if cell_timeout:
+        over.Execute.timeout = cell_timeout
+    over.NbGraderAPI.log_level = "ERROR"
+    config.merge(over)
+    return config
+
+
+def course_paths(config) -> tuple[Path, Path, Path, Path]:
+    cd = config.CourseDirectory
+    root = Path(cd.root)
+    db = Path(cd.db_url.removeprefix("sqlite:///"))
+    return root, root / cd.submitted_directory, root / cd.feedback_directory, db
+
+
+def ensure_assignment(config, assignment: str) -> list[str]:
+    """Задание есть в базе оценок (иначе создать); вернуть имена его ноутбуков."""
+    from nbgrader.api import Gradebook, MissingEntry
+    from nbgrader.apps import NbGraderAPI
+    from traitlets.config import Config
+
+    _, _, _, db = course_paths(config)
+    db.parent.mkdir(parents=True, exist_ok=True)
+    with Gradebook(f"sqlite:///{db}") as gb:
+        try:
+            return sorted(nb.name for nb in gb.find_assignment(assignment).notebooks)
+        except MissingEntry:
+            pass
+    with tempfile.TemporaryDirectory() as tmp:
+        over = Config()
+        over.CourseDirectory.release_directory = tmp
+        cfg = Config(config)
+        cfg.merge(over)
+        result = NbGraderAPI(config=cfg).generate_assignment(assignment)
+        if not result["success"]:
+            raise RuntimeError(f"не удалось занести задание {assignment} в базу: {result.get('error')}")
+    with Gradebook(f"sqlite:///{db}") as gb:
+        return sorted(nb.name for nb in gb.find_assignment(assignment).notebooks)
+
+
+# ---------------------------------------------------------------- до запуска ядра
+
+
+def digest(folder: Path) -> str:
+    h = hashlib.sha256()
+    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+        h.update(str(path.relative_to(folder)).encode())
+        h.update(path.read_bytes())
+    return h.hexdigest()
+
+
+def precheck(folder: Path, notebooks: list[str]) -> list[str]:
+    """Причины, по которым работу нельзя запускать вовсе (пустой список — можно)."""
+    import nbformat
+
+    problems = []
+    present = sorted(p.name for p in folder.glob("*.ipynb")) if folder.is_dir() else []
+    for name in notebooks:
+        path = folder / f"{name}.ipynb"
+        if not path.exists():
+            other = [p for p in present if p != f"{name}.ipynb"]
+            hint = f" (есть {', '.join(other)} — переименуйте в {name}.ipynb)" if other else ""
+            problems.append(f"не найден ноутбук {name}.ipynb{hint}")
+            continue
+        try:
+            nbformat.read(path, as_version=4)
+        except Exception as exc:  # noqa: BLE001 — любая порча файла даёт одну причину
+            problems.append(f"ноутбук {name}.ipynb повреждён и не читается ({type(exc).__name__})")
+    return problems
+
+
+def tampering(release: Path, folder: Path, notebooks: list[str]) -> list[str]:
+    """Закрытые ячейки, которые студент изменил или удалил (nbgrader их восстановит).
+
+    Сравниваем с выпущенной версией (что студент получил), а не с исходником: в исходнике
+    у тестов есть скрытая часть, которой у студента никогда не было.
+    """
+    import nbformat
+    from nbgrader.utils import compute_checksum
+
+    notes = []
+    for name in notebooks:
+        given = release / f"{name}.ipynb"
+        if not given.exists():
+            continue
+        submitted = nbformat.read(folder / f"{name}.ipynb", as_version=4)
+        cells = {
+            c.metadata["nbgrader"].get("grade_id"): c
+            for c in submitted.cells
+            if "nbgrader" in c.get("metadata", {})
+        }
+        for original in nbformat.read(given, as_version=4).cells:
+            meta = original.metadata.get("nbgrader", {})
+            if not meta.get("locked"):
+                continue
+            cell = cells.get(meta.get("grade_id"))
+            if cell is None:
+                notes.append(f"ячейка {meta.get('grade_id')} удалена — восстановлена из задания")
+            elif compute_checksum(cell) != compute_checksum(original):
+                notes.append(f"ячейка {meta.get('grade_id')} изменена — восстановлена из задания")
+    return notes
+
+
+# ---------------------------------------------------------------- работник
+
+
+def worker_main(request_file: str) -> int:
+    """Оценить одну работу в этом процессе; напечатать JSON с итогом последней строкой."""
+    import nbformat
+    from nbgrader.api import Gradebook
+    from nbgrader.apps import NbGraderAPI
+    from traitlets.config import Config
+
+    request = json.loads(Path(request_file).read_text(encoding="utf-8"))
+    config = Config(request["config"])
+    student, assignment = request["student"], request["assignment"]
+    api = NbGraderAPI(config=config)
+    outcome: dict[str, Any] = {"scores": {}, "max": {}, "reasons": [], "needs_manual": []}
+    result = api.autograde(assignment, student)
+    if not result["success"]:
+        outcome["error"] = (result.get("error") or result.get("log") or "").strip()[-2000:]
+    db = config["CourseDirectory"]["db_url"]
+    with Gradebook(db) as gb:
+        submission = gb.find_submission(assignment, student)
+        for nb in submission.notebooks:
+            for grade in nb.grades:
+                outcome["scores"][grade.name] = grade.auto_score or 0.0
+                outcome["max"][grade.name] = grade.max_score
+                if grade.needs_manual_grade:
+                    outcome["needs_manual"].append(grade.name)
+    graded = Path(config["CourseDirectory"]["root"]) / config["CourseDirectory"][
+        "autograded_directory"
+    ] / student / assignment
+    for path in sorted(graded.glob("*.ipynb")):
+        nb = nbformat.read(path, as_version=4)
+        for number, cell in enumerate(nb.cells, start=1):
+            grade_id = cell.metadata.get("nbgrader", {}).get("grade_id") or f"ячейка {number}"
+            for out in cell.get("outputs", []):
+                if out.get("ename") == ABORTED:
+                    outcome["reasons"].append(f"{grade_id}: {out.get('evalue')}")
+    if result["success"]:
+        feedback = api.generate_feedback(assignment, student)
+        if not feedback["success"]:
+            outcome["reasons"].append("отзыв не сформирован: " + str(feedback.get("error"))[-300:])
+    print(json.dumps(outcome, ensure_ascii=False))
+    return 0
+
+
+def run_worker(config, assignment: str, student: str, template_db: Path, wall_limit: float) -> dict:
+    """Запустить работника в отдельном процессе с копией базы; убрать все его процессы."""
+    from traitlets.config import Config
+
+    with tempfile.TemporaryDirectory(prefix=f"course-grade-{student}-") as tmp:
+        private_db = Path(tmp) / "gradebook.db"
+        shutil.copy(template_db, private_db)
+        cfg = Config(config)
+        over = Config()
+        over.CourseDirectory.db_url = f"sqlite:///{private_db}"
+        cfg.merge(over)
+        request = Path(tmp) / "request.json"
+        request.write_text(
+            json.dumps({"config": _plain(cfg), "student": student, "assignment": assignment}),
+            encoding="utf-8",
+        )
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "course.grader", str(request)],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True,
+            cwd=tmp,
+        )
+        seen: dict[int, float] = {}
+        deadline = time.monotonic() + wall_limit
+        while proc.poll() is None and time.monotonic() < deadline:
+            _remember_descendants(proc.pid, seen)
+            time.sleep(0.5)
+        timed_out = proc.poll() is None
+        kill_process_tree(proc.pid)
+        _kill_remembered(seen)
+        out, err = proc.communicate()
+        lines = [line for line in out.splitlines() if line.startswith("{")]
+        if timed_out or not lines:
+            why = (
+                f"проверка работы не уложилась в {wall_limit:.0f} с"
+                if timed_out
+                else "процесс проверки завершился без итога: " + err.strip()[-300:]
+            )
+            return {"failed": why}
+        return json.loads(lines[-1])
+
+
+def _plain(config) -> dict:
+    """Config traitlets → обычный dict для JSON (значения конфигурации курса — простые типы)."""
+    return json.loads(json.dumps(config, default=str))
+
+
+def _remember_descendants(pid: int, seen: dict[int, float]) -> None:
+    try:
+        for child in psutil.Process(pid).children(recursive=True):
+            seen.setdefault(child.pid, child.create_time())
+    except psutil.Error:
+        pass
+
+
+def _kill_remembered(seen: dict[int, float]) -> None:
+    for pid, created in seen.items():
+        try:
+            proc = psutil.Process(pid)
+            if proc.create_time() == created:
+                kill_process_tree(pid)
+        except psutil.Error:
+            pass
+
+
+# ---------------------------------------------------------------- главный процесс
+
+
+def record(db: Path, assignment: str, result: StudentResult) -> None:
+    """Записать итог студента в общую базу одной транзакцией (пишет только этот процесс)."""
+    from nbgrader.api import Gradebook
+
+    with Gradebook(f"sqlite:///{db}") as gb:
+        gb.update_or_create_student(result.student)
+        submission = gb.update_or_create_submission(assignment, result.student)
+        for nb in submission.notebooks:
+            for grade in nb.grades:
+                grade.auto_score = result.scores.get(grade.name, 0.0)
+                grade.needs_manual_grade = False
+                result.max_scores.setdefault(grade.name, grade.max_score)
+                result.scores.setdefault(grade.name, 0.0)
+        gb.db.commit()
+
+
+def grade_class(
+    layout: CourseLayout,
+    assignment: str,
+    jobs: int | None = None,
+    course_dir: Path | None = None,
+    cell_timeout: int | None = None,
+    force: bool = False,
+    progress: bool = True,
+) -> list[StudentResult]:
+    """Оценить всех студентов из submitted/; вернуть итоги (и записать CSV и базу)."""
+    from tqdm import tqdm
+
+    config = load_config(layout, course_dir, cell_timeout)
+    root, submitted, _, db = course_paths(config)
+    if not submitted.is_dir():
+        raise FileNotFoundError(f"нет папки с работами {submitted}")
+    students = sorted(p.name for p in submitted.iterdir() if p.is_dir())
+    notebooks = ensure_assignment(config, assignment)
+    state_file = root / f".course-grade-state-{assignment}.json"
+    state = json.loads(state_file.read_text(encoding="utf-8")) if state_file.exists() else {}
+    results: dict[str, StudentResult] = {}
+    todo = []
+    for student in students:
+        folder = submitted / student / assignment
+        stamp = digest(folder) if folder.is_dir() else "absent"
+        previous = state.get(student)
+        if previous and previous["digest"] == stamp and not force:
+            results[student] = StudentResult(**previous)
+            continue
+        problems = precheck(folder, notebooks)
+        if problems:
+            results[student] = StudentResult(student, reasons=problems, status="zero", digest=stamp)
+            record(db, assignment, results[student])
+            state[student] = asdict(results[student])
+            continue
+        todo.append((student, stamp, tampering(layout.notebooks / assignment, folder, notebooks)))
+    wall_limit = float(config.RobustExecute.get("notebook_timeout", 300)) * len(notebooks) + 120
+    with tempfile.TemporaryDirectory() as tmp:
+        template = Path(tmp) / "template.db"
+        shutil.copy(db, template)
+        jobs = max(1, jobs or available_cores())
+        bar = tqdm(total=len(todo), disable=not progress, desc=f"оценка {assignment}", unit="работа")
+        with ThreadPoolExecutor(max_workers=jobs) as pool:
+            futures = {
+                pool.submit(run_worker, config, assignment, s, template, wall_limit): (s, d, t)
+                for s, d, t in todo
+            }
+            try:
+                for future in as_completed(futures):
+                    student, stamp, notes = futures[future]
+                    outcome = future.result()
+                    result = to_result(student, stamp, notes, outcome)
+                    before = digest(submitted / student / assignment)
+                    if before != stamp:
+                        result.reasons.append("ВНИМАНИЕ: сданные файлы изменились во время проверки")
+                    record(db, assignment, result)
+                    results[student] = result
+                    state[student] = asdict(result)
+                    state_file.write_text(json.dumps(state, ensure_ascii=False, indent=1))
+                    bar.update()
+            except KeyboardInterrupt:
+                for future in futures:
+                    future.cancel()
+                raise
+            finally:
+                bar.close()
+                state_file.write_text(json.dumps(state, ensure_ascii=False, indent=1))
+    ordered = [results[s] for s in students]
+    write_csv(root / f"grades-{assignment}.csv", assignment, ordered)
+    return ordered
+
+
+def to_result(student: str, stamp: str, notes: list[str], outcome: dict) -> StudentResult:
+    if "failed" in outcome:
+        return StudentResult(student, reasons=[*notes, outcome["failed"]], status="failed", digest=stamp)
+    reasons = [*notes, *outcome.get("reasons", [])]
+    if outcome.get("error"):
+        reasons.append("nbgrader: " + outcome["error"].splitlines()[-1])
+    return StudentResult(
+        student, scores=outcome["scores"], max_scores=outcome["max"], reasons=reasons, digest=stamp,
+        status="graded" if not outcome.get("error") else "failed",
+    )
+
+
+def write_csv(path: Path, assignment: str, results: list[StudentResult]) -> None:
+    grade_ids = sorted({g for r in results for g in r.max_scores})
+    with path.open("w", newline="", encoding="utf-8") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(["student", "assignment", *grade_ids, "total", "max", "reasons"])
+        for r in results:
+            best = sum(r.max_scores.get(g, 0) for g in grade_ids)
+            writer.writerow(
+                [r.student, assignment, *(r.scores.get(g, 0) for g in grade_ids), r.total, best,
+                 "; ".join(r.reasons)]
+            )
+
+
+def summary(results: list[StudentResult]) -> str:
+    graded = sum(r.status == "graded" for r in results)
+    zero = sum(r.status == "zero" for r in results)
+    failed = sum(r.status == "failed" for r in results)
+    lines = [f"{'студент':20} {'баллы':>8}  причины"]
+    for r in results:
+        best = sum(r.max_scores.values())
+        lines.append(f"{r.student:20} {r.total:>4g}/{best:<3g}  {'; '.join(r.reasons)}")
+    lines.append(f"оценено: {graded}; ноль с причиной: {zero}; не удалось оценить: {failed}")
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    import warnings
+
+    warnings.filterwarnings("ignore", module=r"nbgrader(\.|$)")
+    os.environ.setdefault("PYTHONUNBUFFERED", "1")
+    sys.exit(worker_main(sys.argv[1]))

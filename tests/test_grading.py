@@ -1,0 +1,124 @@
+"""`course grade` и `course check` на корпусе плохих работ: каждая получает свой балл и причину,
+ни одна не мешает остальным, сданные файлы не меняются, процессы не остаются."""
+
+from __future__ import annotations
+
+import csv
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import psutil
+import pytest
+from badsubmissions import ASSIGNMENT, CASES, NOTEBOOK, make_submission
+from conftest import LAYOUT
+
+from course.cli import main
+from course.grader import digest, grade_class
+
+EXTRA_GOOD = [f"z_good_{i:02d}" for i in range(6)]
+EXTRA_STUB = [f"z_stub_{i:02d}" for i in range(6)]
+
+
+@pytest.fixture(scope="module")
+def graded_class(tmp_path_factory):
+    root = tmp_path_factory.mktemp("class")
+    for student in CASES:
+        make_submission(root, student, LAYOUT.solutions, LAYOUT.notebooks)
+    for clone, source in [(s, "good") for s in EXTRA_GOOD] + [(s, "stub") for s in EXTRA_STUB]:
+        shutil.copytree(root / "submitted" / source, root / "submitted" / clone)
+    before = {p.name: digest(p) for p in (root / "submitted").iterdir()}
+    results = grade_class(LAYOUT, ASSIGNMENT, jobs=2, course_dir=root, cell_timeout=8, progress=False)
+    return root, {r.student: r for r in results}, before
+
+
+@pytest.mark.slow
+@pytest.mark.xdist_group("grading")
+def test_every_submission_gets_expected_score_and_reason(graded_class) -> None:
+    _, results, _ = graded_class
+    assert len(results) == len(CASES) + len(EXTRA_GOOD) + len(EXTRA_STUB)
+    wrong = []
+    for student, (_, expected, reason) in CASES.items():
+        got = results[student]
+        if got.scores != expected:
+            wrong.append(f"{student}: ожидалось {expected}, получено {got.scores} ({got.reasons})")
+        if reason and not any(reason in r for r in got.reasons):
+            wrong.append(f"{student}: нет причины «{reason}» в {got.reasons}")
+        if got.status == "failed":
+            wrong.append(f"{student}: не удалось оценить: {got.reasons}")
+    assert not wrong, "\n".join(wrong)
+    assert all(results[s].total == 8 for s in EXTRA_GOOD)
+    assert all(results[s].total == 0 for s in EXTRA_STUB)
+
+
+@pytest.mark.slow
+@pytest.mark.xdist_group("grading")
+def test_outputs_csv_feedback_and_gradebook(graded_class) -> None:
+    root, results, before = graded_class
+    rows = list(csv.DictReader((root / f"grades-{ASSIGNMENT}.csv").open(encoding="utf-8")))
+    assert {row["student"] for row in rows} == set(results)
+    missing = next(row for row in rows if row["student"] == "renamed")
+    assert "my-homework.ipynb" in missing["reasons"] and float(missing["total"]) == 0
+    html = (root / "feedback" / "good" / ASSIGNMENT / "01-basics.html").read_text(encoding="utf-8")
+    assert "fetch_all_test" in html
+    assert "порядок ответов при повторах" not in html, "скрытые тесты видны в отзыве"
+    huge = root / "autograded" / "huge_output" / ASSIGNMENT / NOTEBOOK
+    assert huge.stat().st_size < 2_000_000, "вывод в 10 МБ не обрезан"
+    after = {p.name: digest(p) for p in (root / "submitted").iterdir()}
+    assert after == before, "проверка изменила сданные файлы"
+    export = subprocess.run(
+        [str(Path(sys.executable).parent / "nbgrader"), "export", "--to", str(root / "stock.csv"),
+         f"--CourseDirectory.db_url=sqlite:///{root / 'gradebook.db'}"],
+        cwd=root, capture_output=True, text=True, timeout=120,
+    )
+    assert export.returncode == 0, export.stderr[-2000:]
+    stock = {r["student_id"]: float(r["score"]) for r in csv.DictReader((root / "stock.csv").open())}
+    assert stock["good"] == 8 and stock["stub"] == 0 and stock["os_exit"] == 3
+
+
+@pytest.mark.slow
+@pytest.mark.xdist_group("grading")
+def test_no_processes_left_behind(graded_class) -> None:
+    leftovers = [
+        p.pid for p in psutil.process_iter(["cmdline"])
+        if "time.sleep(60)" in " ".join(p.info["cmdline"] or [])
+    ]
+    assert not leftovers, f"остались процессы работ: {leftovers}"
+
+
+@pytest.mark.slow
+@pytest.mark.xdist_group("grading")
+def test_rerun_is_idempotent_and_resumes(graded_class) -> None:
+    root, results, _ = graded_class
+    again = grade_class(LAYOUT, ASSIGNMENT, jobs=2, course_dir=root, progress=False)
+    assert {r.student: r.scores for r in again} == {s: r.scores for s, r in results.items()}
+
+
+def test_grade_rejects_bad_arguments(tmp_path, capsys) -> None:
+    assert main(["grade", ASSIGNMENT, "--course-dir", str(tmp_path)]) == 2
+    assert "нет папки с работами" in capsys.readouterr().err
+    assert main(["grade", ASSIGNMENT, "--jobs", "0"]) == 2
+    assert "--jobs" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_check_reports_each_exercise(tmp_path, capsys) -> None:
+    stub = tmp_path / NOTEBOOK
+    shutil.copy(LAYOUT.notebooks / ASSIGNMENT / NOTEBOOK, stub)
+    before = stub.read_bytes()
+    assert main(["check", str(stub)]) == 1
+    out = capsys.readouterr().out
+    assert "✘ fetch_all_test" in out and "ещё не написано" in out and "Итого: 0 из 8" in out
+    assert stub.read_bytes() == before
+    assert main(["check", str(LAYOUT.solutions / ASSIGNMENT / NOTEBOOK)]) == 0
+    assert "Итого: 8 из 8" in capsys.readouterr().out
+
+
+def test_check_explains_bad_input(tmp_path, capsys) -> None:
+    broken = tmp_path / "broken.ipynb"
+    broken.write_text('{"cells": [', encoding="utf-8")
+    assert main(["check", str(broken)]) == 2
+    assert "не читается" in capsys.readouterr().err
+    assert main(["check", str(tmp_path / "absent.ipynb")]) == 2
+    assert "нет файла" in capsys.readouterr().err
