@@ -1,0 +1,317 @@
+"""course.race_checks: гонки ловятся всегда, верный код не обвиняется, взаимоблокировки объяснены."""
+
+from __future__ import annotations
+
+import _thread
+import subprocess
+import sys
+import threading
+import time
+
+import pytest
+
+from course.checks import ExerciseFailure
+from course.race_checks import (
+    DeadlockError,
+    Hammered,
+    LockMonitor,
+    add_yield_points,
+    hammer,
+    provoke_race,
+    run_watched,
+    switch_interval,
+    traced_threading,
+)
+
+THREADS, CALLS = 4, 100
+
+
+class Counter:
+    """Счётчик без блокировки: чтение — изменение — запись."""
+
+    def __init__(self) -> None:
+        self.value = 0
+
+    def increment(self) -> None:
+        self.value += 1
+
+
+class LockedCounter(Counter):
+    def __init__(self) -> None:
+        super().__init__()
+        self.lock = threading.Lock()
+
+    def increment(self) -> None:
+        with self.lock:
+            self.value += 1
+
+
+def counter_intact(counter: Counter, _: Hammered) -> str | None:
+    expected = THREADS * CALLS
+    if counter.value == expected:
+        return None
+    return f"ожидалось {expected}, получено {counter.value} (потеряно {expected - counter.value})"
+
+
+def race(cls: type[Counter], runs: int = 1) -> object:
+    return provoke_race(
+        cls,
+        lambda c, _: c.increment(),
+        counter_intact,
+        threads=THREADS,
+        calls=CALLS,
+        runs=runs,
+        yield_attrs=["value"],
+    )
+
+
+class Account:
+    def __init__(self, transfer_lock: object, name: str) -> None:
+        self.name = name
+        self.lock = transfer_lock
+        self.balance = 100
+
+
+def transfer_naive(src: Account, dst: Account) -> None:
+    with src.lock, dst.lock:
+        src.balance -= 1
+        dst.balance += 1
+
+
+def transfer_ordered(src: Account, dst: Account) -> None:
+    first, second = sorted([src, dst], key=lambda a: a.name)
+    with first.lock, second.lock:
+        src.balance -= 1
+        dst.balance += 1
+
+
+def opposite_transfers(transfer, hold_pause: float = 0.001):
+    monitor = LockMonitor(hold_pause=hold_pause)
+    a, b = Account(monitor.lock("счёт A"), "A"), Account(monitor.lock("счёт B"), "B")
+    result = run_watched(
+        {
+            "A→B": lambda: [transfer(a, b) for _ in range(20)],
+            "B→A": lambda: [transfer(b, a) for _ in range(20)],
+        },
+        monitor,
+        timeout=5,
+    )
+    return result, a, b
+
+
+def test_yield_points_keep_behaviour_and_name() -> None:
+    counter = add_yield_points(Counter(), "value")
+    counter.increment()
+    counter.value += 2
+    assert counter.value == 3 and type(counter).__name__ == "Counter"
+    assert isinstance(counter, Counter)
+
+
+def test_yield_points_refuse_slots_and_properties() -> None:
+    class Slotted:
+        __slots__ = ("value",)
+
+    class WithProperty:
+        @property
+        def value(self) -> int:
+            return 0
+
+    with pytest.raises(ExerciseFailure, match="__slots__"):
+        add_yield_points(Slotted(), "value")
+    with pytest.raises(ExerciseFailure, match="свойство"):
+        add_yield_points(WithProperty(), "value")
+
+
+def test_switch_interval_is_restored() -> None:
+    before = sys.getswitchinterval()
+    with switch_interval(1e-6):
+        assert sys.getswitchinterval() == pytest.approx(1e-6)
+    assert sys.getswitchinterval() == before
+
+
+def test_race_report_explains_in_russian() -> None:
+    report = race(Counter, runs=3)
+    assert report.caught and "потеряно" in report.message()
+    with pytest.raises(ExerciseFailure, match="без синхронизации"):
+        report.expect_safe("Возьмите threading.Lock.")
+    safe = race(LockedCounter, runs=3)
+    assert not safe.caught and safe.runs == 3
+    safe.expect_safe()
+
+
+def test_check_then_act_overdraft_is_caught() -> None:
+    class Wallet:
+        def __init__(self) -> None:
+            self.balance = 10
+            self.paid = 0
+
+        def withdraw(self) -> None:
+            if self.balance >= 1:
+                self.balance -= 1
+                self.paid += 1
+
+    def intact(w: Wallet, _: Hammered) -> str | None:
+        ok = w.balance >= 0 and w.paid + w.balance == 10
+        return None if ok else f"баланс {w.balance}, выдано {w.paid}"
+
+    report = provoke_race(Wallet, lambda w, _: w.withdraw(), intact, yield_attrs=["balance", "paid"], runs=3)
+    assert report.caught, report.message()
+
+
+def test_hammer_returns_thread_errors_without_stderr(capfd) -> None:
+    def boom(index: int) -> None:
+        raise ValueError(f"поток {index}")
+
+    result = hammer(boom, threads=3, calls=5)
+    assert len(result.errors) == 3 and not result.stuck
+    assert capfd.readouterr().err == ""
+
+
+def test_hammer_reports_stuck_threads() -> None:
+    never = threading.Event()
+    result = hammer(lambda _: never.wait(), threads=2, calls=1, timeout=0.2)
+    assert sorted(result.stuck) == ["гонщик-0", "гонщик-1"]
+    never.set()
+
+
+def test_lock_ordering_deadlock_is_reported_and_released() -> None:
+    before = threading.active_count()
+    result, _, _ = opposite_transfers(transfer_naive)
+    assert result.deadlock and not result.finished
+    for text in ("Взаимоблокировка", "«A→B»", "«B→A»", "«счёт A»", "«счёт B»", "Цикл ожидания"):
+        assert text in result.deadlock
+    with pytest.raises(ExerciseFailure, match="Взаимоблокировка"):
+        result.expect_ok()
+    assert not result.stuck and threading.active_count() == before
+    assert result.elapsed < 2
+
+
+def test_ordered_locks_finish_and_keep_money() -> None:
+    result, a, b = opposite_transfers(transfer_ordered)
+    result.expect_ok()
+    assert a.balance == b.balance == 100
+
+
+def test_self_deadlock_on_plain_lock_but_not_rlock() -> None:
+    monitor = LockMonitor()
+    plain, reentrant = monitor.lock("простая"), monitor.rlock("реентерабельная")
+
+    def twice(lock) -> None:
+        with lock, lock:
+            pass
+
+    result = run_watched({"дважды": lambda: twice(plain)}, monitor, timeout=3)
+    assert result.deadlock and "держит он сам" in result.deadlock
+    run_watched({"rlock": lambda: twice(reentrant)}, monitor, timeout=3).expect_ok()
+    assert not plain.locked() and not reentrant.locked()
+    with pytest.raises(RuntimeError):
+        reentrant.release()
+
+
+def test_timed_waits_are_not_a_deadlock() -> None:
+    """Ожидание с таймаутом — лекарство (поток отступит сам), а не взаимоблокировка."""
+    monitor = LockMonitor(hold_pause=0.002)
+    a, b = monitor.lock("A"), monitor.lock("B")
+
+    def polite(first, second) -> None:
+        done = 0
+        while done < 5:
+            with first:
+                if second.acquire(timeout=0.001):
+                    second.release()
+                    done += 1
+            time.sleep(0.001)
+
+    result = run_watched({"1": lambda: polite(a, b), "2": lambda: polite(b, a)}, monitor, timeout=10)
+    result.expect_ok()
+
+
+def test_hang_without_cycle_is_stuck_not_deadlock() -> None:
+    monitor = LockMonitor()
+    never = threading.Event()
+    result = run_watched({"ждун": never.wait}, monitor, timeout=0.3)
+    assert result.stuck == ["ждун"] and result.deadlock is None
+    assert "не закончили" in result.message()
+    assert "никто" in monitor.describe()
+    never.set()
+
+
+def test_describe_names_holders_and_waiters() -> None:
+    monitor = LockMonitor()
+    lock = monitor.lock("общая")
+    lock.acquire()
+    assert monitor.describe() == f"поток «{threading.current_thread().name}» держит «общая»"
+    lock.release()
+    assert monitor.find_cycle() is None
+
+
+def test_deadlock_error_is_runtime_error() -> None:
+    assert issubclass(DeadlockError, RuntimeError)
+
+
+def test_zero_false_verdicts_with_busy_core() -> None:
+    """50 повторов при занятом втором ядре: без синхронизации — пойман всегда, с ней — никогда."""
+    busy = subprocess.Popen([sys.executable, "-c", "while True: pass"])
+    try:
+        began = time.monotonic()
+        verdicts = {"гонка без блокировки": 0, "гонка с блокировкой": 0, "встречные": 0, "по порядку": 0}
+        for _ in range(50):
+            verdicts["гонка без блокировки"] += race(Counter).caught
+            verdicts["гонка с блокировкой"] += race(LockedCounter).caught
+            verdicts["встречные"] += opposite_transfers(transfer_naive)[0].deadlock is not None
+            verdicts["по порядку"] += not opposite_transfers(transfer_ordered)[0].finished
+        elapsed = time.monotonic() - began
+    finally:
+        busy.kill()
+        busy.wait()
+    assert verdicts == {
+        "гонка без блокировки": 50,
+        "гонка с блокировкой": 0,
+        "встречные": 50,
+        "по порядку": 0,
+    }
+    assert elapsed < 30, f"повторы заняли {elapsed:.1f} с"
+
+
+def test_traced_threading_catches_locks_the_code_makes_itself() -> None:
+    import queue
+
+    class OwnLockAccount:
+        def __init__(self, name: str) -> None:
+            self.name = name
+            self.lock = threading.Lock()
+            self.balance = 100
+
+    monitor = LockMonitor(hold_pause=0.001)
+    with traced_threading(monitor):
+        a, b = OwnLockAccount("A"), OwnLockAccount("B")
+        jobs: queue.Queue[int] = queue.Queue(maxsize=1)
+        flag = threading.Event()
+        cond = threading.Condition(threading.RLock())
+    assert threading.Lock is _thread.allocate_lock and "Lock №" in repr(a.lock)
+    result = run_watched(
+        {
+            "A→B": lambda: [transfer_naive(a, b) for _ in range(20)],
+            "B→A": lambda: [transfer_naive(b, a) for _ in range(20)],
+        },
+        monitor,
+        timeout=5,
+    )
+    assert result.deadlock and "из __init__" in result.deadlock
+
+    got = []
+
+    def consumer() -> None:
+        got.append(jobs.get())
+        with cond:
+            cond.wait_for(flag.is_set, timeout=2)
+            got.append("дождался")
+
+    worker = threading.Thread(target=consumer)
+    worker.start()
+    jobs.put(7)
+    with cond, cond:  # RLock-шпион берётся повторно
+        flag.set()
+        cond.notify_all()
+    worker.join(3)
+    assert got == [7, "дождался"]
