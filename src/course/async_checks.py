@@ -1,0 +1,369 @@
+"""Проверки для упражнений на asyncio: свой цикл событий, дедлайн, виртуальное время, блокировки.
+
+Зачем: корутину студента нельзя просто `await`-нуть в ячейке-тесте. Зависший `await`
+вешает ячейку, а в nbgrader — выбрасывает всю работу (GRADING-NOTES, п. 2). Секундомер на
+нагруженной машине врёт, поэтому «конкурентно или по очереди» по нему не решить. Здесь:
+
+- `run_async` запускает корутинную функцию на *собственном* цикле событий в отдельном потоке
+  с дедлайном по настоящему времени. Цикл ядра Jupyter не трогаем вовсе.
+- `virtual=True` — цикл с виртуальным временем (looptime): `asyncio.sleep(10)` проходит
+  мгновенно, но часы цикла честно показывают 10.0. Сто `sleep(10)` под `gather` кончаются
+  ровно в 10.0, по очереди — в 1000.0; нагрузка машины на это не влияет.
+- Детектор блокировок: если один шаг цикла (синхронный кусок корутины между двумя `await`)
+  идёт дольше порога, мы записываем, сколько он шёл и в какой корутине (по кадрам стека
+  потока цикла). Так ловится `time.sleep`, синхронный HTTP-запрос или долгий счёт внутри
+  `async def` — то, что останавливает всех остальных.
+
+Сообщения — по-русски: что ожидалось, что получилось, что исправить.
+
+Не путать: `call_with_deadline` из `course.checks` — для обычных функций; здесь — для
+`async def`. Отладочный режим asyncio (`debug=True`) тоже пишет о медленных шагах, но меряет
+часами цикла — с виртуальным временем он слеп; наш детектор меряет настоящим временем.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures.thread  # noqa: F401 — заранее: ленивый импорт в первом to_thread блокировал бы цикл
+import gc
+import inspect
+import logging
+import sys
+import threading
+import time
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from course.checks import ExerciseFailure, call_with_deadline
+
+DEFAULT_THRESHOLD = 0.05  # секунды: дольше этого один шаг цикла — уже «блокировка»
+_COROUTINE_FLAGS = inspect.CO_COROUTINE | inspect.CO_ASYNC_GENERATOR | inspect.CO_ITERABLE_COROUTINE
+_OWN_FILES = (__file__, asyncio.__file__.rsplit("/", 1)[0])
+
+
+@dataclass(frozen=True)
+class Block:
+    """Один долгий шаг цикла: сколько секунд он шёл и в какой корутине (если удалось увидеть)."""
+
+    seconds: float
+    coroutine: str = "неизвестная корутина"
+    line: int | None = None
+
+    @property
+    def where(self) -> str:
+        return f"{self.coroutine} (строка {self.line})" if self.line else self.coroutine
+
+
+@dataclass
+class AsyncRun:
+    """Итог `run_async`: значение, время по часам цикла, долгие шаги и предупреждения.
+
+    elapsed — сколько прошло по часам цикла: виртуальных секунд при `virtual=True`, настоящих
+    иначе. warnings — предупреждения Python («coroutine … was never awaited»), записи журнала
+    asyncio и ошибки задач, которые никто не забрал; в stderr они не попадают.
+    """
+
+    value: Any
+    elapsed: float
+    blocks: list[Block] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+
+class _LoopWatch:
+    """Меряет шаги цикла настоящим временем и смотрит, какая корутина идёт слишком долго.
+
+    Шаг цикла — всё, что цикл выполняет между двумя опросами селектора. Обёртка вокруг
+    `select` отмечает начало и конец шага; сторожевой поток, заметив долгий шаг, читает стек
+    потока цикла (`sys._current_frames`) и запоминает самую глубокую корутину студента.
+    """
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, threshold: float) -> None:
+        self.threshold = threshold
+        self.blocks: list[Block] = []
+        self.step = 0
+        self.step_started: float | None = None  # None — цикл ждёт в select (простаивает)
+        self.seen: dict[int, tuple[str, int | None]] = {}
+        self.thread_id = threading.get_ident()
+        self._stop = threading.Event()
+        selector = getattr(loop, "_selector", None)  # есть у SelectorEventLoop
+        if selector is not None:
+            inner = selector.select
+
+            def select(timeout: float | None = None) -> Any:
+                self.finish_step()
+                try:
+                    return inner(timeout)
+                finally:
+                    self.step += 1
+                    self.step_started = time.perf_counter()
+
+            selector.select = select
+        self._watchdog = threading.Thread(target=self._watch, name="async-checks-watchdog", daemon=True)
+        self._watchdog.start()
+
+    def finish_step(self) -> None:
+        started, self.step_started = self.step_started, None
+        if started is None:
+            return
+        took = time.perf_counter() - started
+        if took >= self.threshold:
+            name, line = self.seen.get(self.step) or self.where_now() or ("неизвестная корутина", None)
+            self.blocks.append(Block(round(took, 3), name, line))
+
+    def where_now(self) -> tuple[str, int | None] | None:
+        """Самая глубокая корутина студента в стеке потока цикла прямо сейчас."""
+        frame = sys._current_frames().get(self.thread_id)
+        while frame is not None:
+            code = frame.f_code
+            if code.co_flags & _COROUTINE_FLAGS and not code.co_filename.startswith(_OWN_FILES):
+                return getattr(code, "co_qualname", code.co_name), frame.f_lineno
+            frame = frame.f_back
+        return None
+
+    def busy_for(self) -> float:
+        started = self.step_started
+        return 0.0 if started is None else time.perf_counter() - started
+
+    def _watch(self) -> None:
+        poll = min(self.threshold / 5, 0.01)
+        while not self._stop.wait(poll):
+            step = self.step
+            if step not in self.seen and self.busy_for() >= self.threshold / 2:
+                found = self.where_now()
+                if found is not None and step == self.step:
+                    self.seen[step] = found
+
+    def stop(self) -> None:
+        self._stop.set()
+
+
+class _CaptureAsyncioLog(logging.Filter):
+    """Забирает записи журнала asyncio из потока нашего цикла, чтобы они не ушли в stderr."""
+
+    def __init__(self, thread_id: int, sink: list[str]) -> None:
+        super().__init__()
+        self.thread_id, self.sink = thread_id, sink
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.thread == self.thread_id:
+            self.sink.append(record.getMessage())
+            return False
+        return True
+
+
+def _new_loop(virtual: bool) -> asyncio.AbstractEventLoop:
+    # Именно селекторный цикл (и на Windows, где по умолчанию Proactor): детектору блокировок
+    # и looptime нужен его селектор.
+    loop: asyncio.AbstractEventLoop = asyncio.SelectorEventLoop()
+    if virtual:
+        import looptime
+
+        loop = looptime.patch_event_loop(loop, start=0)
+    return loop
+
+
+def run_async(
+    func: Callable[..., Any],
+    *args: Any,
+    timeout: float = 10.0,
+    virtual: bool = False,
+    virtual_limit: float = 3600.0,
+    threshold: float = DEFAULT_THRESHOLD,
+    debug: bool = False,
+    what: str = "",
+    **kwargs: Any,
+) -> AsyncRun:
+    """Выполнить `await func(*args, **kwargs)` на своём цикле в отдельном потоке.
+
+    timeout — дедлайн по настоящему времени: зависшая корутина даёт ExerciseFailure с
+    объяснением (цикл простаивал — «await, который никто не разбудит»; цикл был занят —
+    «синхронный код не отдаёт управление»), а не зависшую ячейку.
+    virtual — виртуальное время (looptime): `elapsed` точно показывает, сколько корутина
+    *ждала бы*; `virtual_limit` виртуальных секунд — предел для ожидания без конца. Сеть и
+    потоки в виртуальном времени не ускоряются: для запросов к SlowAPI берите `virtual=False`.
+    threshold — с какой длины шаг цикла считается блокировкой (`AsyncRun.blocks`).
+    debug — отладочный режим asyncio; его сообщения попадают в `AsyncRun.warnings`.
+    Исключение корутины пробрасывается как есть.
+
+    Предупреждения Python перехватываются на время вызова во всём процессе (так устроен
+    `warnings.catch_warnings`): для ячейки-теста это и нужно — в stderr ничего не уйдёт.
+    """
+    name = what or f"{getattr(func, '__name__', 'корутина')}()"
+    if inspect.iscoroutine(func):
+        func.close()
+        raise ExerciseFailure(
+            f"{name}: передан объект корутины, а нужна сама async-функция — без скобок "
+            "(run_async(fetch, url), а не run_async(fetch(url)))."
+        )
+    state: dict[str, Any] = {}
+    finished = threading.Event()
+
+    def body() -> AsyncRun:
+        notes: list[str] = []
+        loop = _new_loop(virtual)
+        loop.set_debug(debug)
+        loop.slow_callback_duration = threshold
+        loop.set_exception_handler(lambda _loop, context: notes.append(str(context.get("message"))))
+        capture = _CaptureAsyncioLog(threading.get_ident(), notes)
+        logging.getLogger("asyncio").addFilter(capture)
+        watch = _LoopWatch(loop, threshold)
+        state.update(loop=loop, watch=watch)
+        try:
+            with asyncio.Runner(debug=debug, loop_factory=lambda: loop) as runner:
+                start = loop.time()
+                value = runner.run(_main(func, args, kwargs, virtual, virtual_limit, state, name))
+                elapsed = round(loop.time() - start, 6)
+                watch.finish_step()
+        finally:
+            watch.stop()
+            logging.getLogger("asyncio").removeFilter(capture)
+            finished.set()
+        return AsyncRun(value, elapsed, watch.blocks, notes)
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            run = call_with_deadline(body, timeout=timeout, what=name)
+        except ExerciseFailure:
+            if finished.is_set():
+                raise
+            raise ExerciseFailure(_explain_timeout(name, timeout, state, finished)) from None
+        finally:
+            gc.collect()  # «never awaited» приходит, когда объект корутины собран
+    run.warnings += [f"{w.category.__name__}: {w.message}" for w in caught]
+    return run
+
+
+async def _main(
+    func: Callable[..., Any],
+    args: tuple[Any, ...],
+    kwargs: dict[str, Any],
+    virtual: bool,
+    virtual_limit: float,
+    state: dict[str, Any],
+    name: str,
+) -> Any:
+    state["task"] = asyncio.current_task()
+    awaitable = func(*args, **kwargs)
+    if not inspect.isawaitable(awaitable):
+        raise ExerciseFailure(
+            f"{name} вернула {type(awaitable).__name__}, а не корутину: ожидалась функция "
+            "`async def`, которую можно ждать через await."
+        )
+    if not virtual:
+        return await awaitable
+    limit = asyncio.timeout(virtual_limit)
+    try:
+        async with limit:
+            return await awaitable
+    except TimeoutError:
+        if not limit.expired():
+            raise
+    raise ExerciseFailure(
+        f"{name} не завершилась и за {virtual_limit:g} с виртуального времени: корутина ждёт "
+        "то, что никогда не случится — взаимоблокировка (замок, который никто не отпустит), "
+        "Event без set(), Future без результата, очередь без производителя или без task_done()."
+    )
+
+
+def _explain_timeout(name: str, timeout: float, state: dict[str, Any], finished: threading.Event) -> str:
+    watch: _LoopWatch | None = state.get("watch")
+    busy = watch.busy_for() if watch else 0.0
+    where = watch.where_now() if watch else None
+    text = f"{name} не завершилась за {timeout:g} с. "
+    if watch is not None and busy >= min(1.0, timeout / 2):
+        spot = f" в корутине {where[0]} (строка {where[1]})" if where else ""
+        text += (
+            f"Цикл событий занят уже {busy:.1f} с{spot}: синхронный код не отдаёт управление "
+            "(бесконечный цикл, time.sleep, блокирующий вызов). Между await-ами код должен быть "
+            "коротким; долгое выносите в asyncio.to_thread(...)."
+        )
+    else:
+        text += (
+            "Цикл событий простаивал: корутина ждёт await, который никто не разбудит "
+            "(Event без set(), Future без результата, очередь без производителя, взаимоблокировка)."
+        )
+    task, loop = state.get("task"), state.get("loop")
+    if task is not None and loop is not None and not loop.is_closed():
+        try:  # просим остановиться; если цикл занят, поток останется фоновым (daemon)
+            loop.call_soon_threadsafe(task.cancel)
+        except RuntimeError:
+            pass
+        finished.wait(0.5)
+    if watch is not None and not finished.is_set():
+        _interrupt(watch.thread_id)
+        finished.wait(0.5)
+    return text
+
+
+class LoopStopped(BaseException):
+    """Вбрасывается в поток цикла, который не отпустил управление к дедлайну.
+
+    Наследник BaseException, чтобы `except Exception` в коде студента его не проглотил.
+    """
+
+
+def _interrupt(thread_id: int) -> None:
+    """Остановить зависший поток цикла: вбросить в него LoopStopped.
+
+    Так бесконечный цикл студента не жжёт процессор до конца проверки. Исключение приходит,
+    когда поток исполняет байт-код Python; поток внутри долгого вызова C (time.sleep) получит
+    его по возвращении, а до тех пор просто спит (он фоновый и не мешает завершить ядро).
+    """
+    import ctypes
+
+    ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(thread_id), ctypes.py_object(LoopStopped))
+
+
+def run_virtual(func: Callable[..., Any], *args: Any, timeout: float = 10.0, **kwargs: Any) -> AsyncRun:
+    """`run_async(..., virtual=True)`: корутина в виртуальном времени, `elapsed` — точное."""
+    return run_async(func, *args, timeout=timeout, virtual=True, **kwargs)
+
+
+def expect_virtual_time(
+    run: AsyncRun, expected: float, sequential: float | None, what: str, hint: str = ""
+) -> None:
+    """Проверить, что по виртуальным часам прошло ровно `expected` секунд.
+
+    sequential — сколько вышло бы, если ждать по очереди: тогда сообщение прямо говорит,
+    что ожидания шли одно за другим.
+    """
+    if abs(run.elapsed - expected) < 1e-6:
+        return
+    text = f"{what}: по часам цикла ожидалось {expected:g} с, прошло {run.elapsed:g} с."
+    if sequential is not None and run.elapsed >= sequential - 1e-6 > expected:
+        text += (
+            " Столько выходит, если ждать по очереди: задачи выполнялись одна за другой, "
+            "а не одновременно."
+        )
+    elif run.elapsed > expected:
+        text += " Это дольше, чем нужно: какие-то ожидания шли по очереди или лишние."
+    else:
+        text += " Это меньше, чем нужно: похоже, какие-то ожидания пропущены или не дождались."
+    raise ExerciseFailure(f"{text} {hint}".strip())
+
+
+def expect_not_blocked(run: AsyncRun, what: str, hint: str = "") -> None:
+    """Проверить, что ни один шаг цикла не шёл дольше порога; иначе — назвать корутину."""
+    if not run.blocks:
+        return
+    worst = max(run.blocks, key=lambda b: b.seconds)
+    text = (
+        f"{what}: цикл событий был заблокирован {worst.seconds:.2f} с в корутине {worst.where} "
+        f"(всего долгих шагов: {len(run.blocks)}). Пока корутина не дошла до await, остальные "
+        "задачи стоят. Синхронный вызов (time.sleep, requests, долгий счёт) вынесите в "
+        "await asyncio.to_thread(...) или loop.run_in_executor(...)."
+    )
+    raise ExerciseFailure(f"{text} {hint}".strip())
+
+
+def expect_no_warnings(run: AsyncRun, what: str, hint: str = "") -> None:
+    """Проверить, что не было «never awaited», забытых ошибок задач и записей журнала asyncio."""
+    if run.warnings:
+        shown = "; ".join(run.warnings[:3])
+        text = f"{what}: во время работы появились предупреждения: {shown}."
+        if any("never awaited" in w for w in run.warnings):
+            text += " Корутину вызвали, но не дождались: добавьте await (или create_task и await задачи)."
+        raise ExerciseFailure(f"{text} {hint}".strip())
