@@ -1,0 +1,95 @@
+"""Скорость оценки класса: стоковый nbgrader против `course grade --jobs 1/2`.
+
+Не тест (на загруженной машине время плавает), а замер, который запускают руками:
+
+    .venv/bin/python benchmarks/grading_speed.py [--students 30]
+
+Класс: половина — решения, половина — заготовки темы 01 (как в tests/badsubmissions.py).
+Печатает секунды на работу и отношения.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "tests"))
+
+from badsubmissions import ASSIGNMENT, make_submission  # noqa: E402
+
+from course.grader import grade_class  # noqa: E402
+from course.release import CourseLayout  # noqa: E402
+
+BIN = Path(sys.executable).parent
+
+
+def build_class(root: Path, students: int) -> None:
+    layout = CourseLayout(ROOT)
+    make_submission(root, "good", layout.solutions, layout.notebooks)
+    make_submission(root, "stub", layout.solutions, layout.notebooks)
+    for i in range(students - 2):
+        source = "good" if i % 2 else "stub"
+        shutil.copytree(root / "submitted" / source, root / "submitted" / f"s{i:03d}")
+
+
+def stock(root: Path) -> float:
+    env = dict(os.environ, PATH=f"{BIN}{os.pathsep}{os.environ['PATH']}")
+    args = [
+        f"--CourseDirectory.root={root}",
+        f"--CourseDirectory.source_directory={ROOT / 'solutions'}",
+        f"--CourseDirectory.release_directory={root / 'release'}",
+        "--CourseDirectory.submitted_directory=submitted",
+        "--CourseDirectory.autograded_directory=autograded-stock",
+        f"--CourseDirectory.db_url=sqlite:///{root / 'stock.db'}",
+    ]
+    subprocess.run([str(BIN / "nbgrader"), "generate_assignment", ASSIGNMENT, *args, "--force"],
+                   env=env, check=True, capture_output=True, cwd=root)
+    # Стоковый исполнитель (не RobustExecute): так честнее сравнивать с «голым» nbgrader.
+    stock_pp = [
+        "nbgrader.preprocessors.Execute", "nbgrader.preprocessors.IgnorePattern",
+        "nbconvert.preprocessors.ClearMetadataPreprocessor", "nbgrader.preprocessors.LimitOutput",
+        "nbgrader.preprocessors.SaveAutoGrades", "nbgrader.preprocessors.AssignLatePenalties",
+        "nbgrader.preprocessors.CheckCellMetadata",
+    ]
+    start = time.perf_counter()
+    subprocess.run(
+        [str(BIN / "nbgrader"), "autograde", ASSIGNMENT, *args, "--force",
+         f"--Autograde.autograde_preprocessors={stock_pp!r}"],
+        env=env, capture_output=True, cwd=root,
+    )
+    return time.perf_counter() - start
+
+
+def ours(root: Path, jobs: int) -> float:
+    for leftover in ["gradebook.db", f".course-grade-state-{ASSIGNMENT}.json"]:
+        (root / leftover).unlink(missing_ok=True)
+    start = time.perf_counter()
+    grade_class(CourseLayout(ROOT), ASSIGNMENT, jobs=jobs, course_dir=root, progress=False)
+    return time.perf_counter() - start
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--students", type=int, default=30)
+    n = parser.parse_args().students
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        build_class(root, n)
+        times = {"stock nbgrader autograde": stock(root)}
+        times["course grade --jobs 1"] = ours(root, 1)
+        times["course grade --jobs 2"] = ours(root, 2)
+    base = times["stock nbgrader autograde"]
+    print(f"{n} работ темы {ASSIGNMENT}, ядер: {os.cpu_count()}")
+    for name, seconds in times.items():
+        print(f"{name:28} {seconds:7.1f} с  {seconds / n:5.2f} с/работа  ×{base / seconds:4.2f} к стоку")
+
+
+if __name__ == "__main__":
+    main()
