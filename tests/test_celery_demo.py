@@ -1,0 +1,105 @@
+"""course.celery_demo: Celery на файловом брокере, воркер-процесс и перенос задач студента."""
+
+from __future__ import annotations
+
+import time
+
+import psutil
+import pytest
+
+from course.celery_demo import Worker, flaky_get, make_app, read_calls, run_in_worker
+from course.checks import ExerciseFailure
+
+
+def test_flaky_get_fails_as_the_key_says(monkeypatch, tmp_path) -> None:
+    monkeypatch.setenv("COURSE_CELERY_DIR", str(tmp_path))
+    key = f"k{time.time_ns()}!2"
+    for _ in range(2):
+        with pytest.raises(ConnectionError):
+            flaky_get(key)
+    assert flaky_get(key) == f"данные {key.split('!')[0]}"
+    with pytest.raises(ValueError):
+        flaky_get("bad?")
+    calls = read_calls(tmp_path)
+    assert len(calls[key]) == 3 and len(calls["bad?"]) == 1
+
+
+def test_app_keeps_queue_and_results_in_folder(tmp_path) -> None:
+    app = make_app(tmp_path)
+    assert app.conf.broker_url == "filesystem://"
+    assert str(tmp_path) in app.conf.result_backend
+    assert {"course.add", "course.fetch", "course.remind"} <= set(app.tasks)
+    other = make_app(tmp_path, broker="redis://127.0.0.1:6379/0", backend="redis://127.0.0.1:6379/1")
+    assert other.conf.broker_url.startswith("redis://")
+
+
+def test_worker_app_reads_folder_and_broker_from_env(monkeypatch, tmp_path) -> None:
+    import course.celery_demo as demo
+
+    monkeypatch.setenv("COURSE_CELERY_DIR", str(tmp_path))
+    monkeypatch.setenv("COURSE_CELERY_BROKER", "redis://127.0.0.1:6379/0")
+    monkeypatch.setenv("COURSE_CELERY_BACKEND", "")
+    app = demo.worker_app
+    assert app.conf.broker_url.startswith("redis://") and str(tmp_path) in app.conf.result_backend
+    monkeypatch.delenv("COURSE_CELERY_DIR")
+    with pytest.raises(RuntimeError, match="COURSE_CELERY_DIR"):
+        demo.app_from_env()
+
+
+def test_demo_tasks_run_eagerly_with_retries(tmp_path) -> None:
+    app = make_app(tmp_path)
+    app.conf.task_always_eager = True
+    key = f"e{time.time_ns()}!1"
+    assert app.tasks["course.add"].delay(2, 3).get() == 5
+    assert app.tasks["course.fetch"].apply(args=(key,)).get()["value"].startswith("данные")
+
+
+def test_worker_runs_tasks_and_stops(tmp_path) -> None:
+    app = make_app(tmp_path)
+    with Worker(tmp_path) as worker:
+        pid = worker.process.pid
+        assert app.send_task("course.add", (2, 3)).get(timeout=15, interval=0.05) == 5
+        result = app.send_task("course.fetch", ("w!1",)).get(timeout=15, interval=0.05)
+        assert result == {"key": "w!1", "value": "данные w", "attempts": 2}
+    assert worker.process.returncode is not None
+    assert not psutil.pid_exists(pid) or psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
+    assert "ready." in worker.log()
+
+
+def register_tasks(app):
+    @app.task(name="t.safe", bind=True)
+    def safe(self, key):
+        try:
+            return {"value": flaky_get(key), "attempts": self.request.retries + 1}
+        except ConnectionError as exc:
+            raise self.retry(exc=exc, countdown=0.05, max_retries=1) from exc
+
+
+def test_run_in_worker_collects_results_and_calls() -> None:
+    got = run_in_worker(register_tasks, "t.safe", ["a!1", "b!3", "c?"])
+    assert got["results"]["a!1"] == ("SUCCESS", {"value": "данные a", "attempts": 2})
+    assert got["results"]["b!3"][0] == "FAILURE" and "ConnectionError" in got["results"]["b!3"][1]
+    assert got["results"]["c?"][0] == "FAILURE"
+    assert len(got["calls"]["b!3"]) == 2
+
+
+def stub_tasks(app):
+    raise NotImplementedError()
+
+
+def wrong_name_tasks(app):
+    @app.task(name="t.other")
+    def other(key):
+        return key
+
+
+def test_run_in_worker_explains_stub_and_missing_task() -> None:
+    with pytest.raises(ExerciseFailure, match="не написано"):
+        run_in_worker(stub_tasks, "t.safe", ["a"], timeout=10)
+    with pytest.raises(ExerciseFailure, match="t.safe"):
+        run_in_worker(wrong_name_tasks, "t.safe", ["a"], timeout=10)
+    leftovers = [
+        p for p in psutil.process_iter(["cmdline"])
+        if "course.celery_demo:worker_app" in " ".join(p.info["cmdline"] or [])
+    ]
+    assert not leftovers
