@@ -154,7 +154,7 @@ def test_check_then_act_overdraft_is_caught() -> None:
         ok = w.balance >= 0 and w.paid + w.balance == 10
         return None if ok else f"баланс {w.balance}, выдано {w.paid}"
 
-    report = provoke_race(Wallet, lambda w, _: w.withdraw(), intact, yield_attrs=["balance", "paid"], runs=3)
+    report = provoke_race(Wallet, lambda w, _: w.withdraw(), intact, yield_attrs=["balance", "paid"], runs=50)
     assert report.caught, report.message()
 
 
