@@ -83,7 +83,9 @@ def main() -> None:
         root = Path(tmp)
         build_class(root, n)
         times = {"stock nbgrader autograde": stock(root)}
+        print(f"stock: {times['stock nbgrader autograde']:.1f} с", flush=True)
         times["course grade --jobs 1"] = ours(root, 1)
+        print(f"jobs 1: {times['course grade --jobs 1']:.1f} с", flush=True)
         times["course grade --jobs 2"] = ours(root, 2)
     base = times["stock nbgrader autograde"]
     print(f"{n} работ темы {ASSIGNMENT}, ядер: {os.cpu_count()}")
