@@ -1,0 +1,368 @@
+"""Класс на JupyterHub от начала до конца, на 127.0.0.1 и без сети.
+
+Настоящий JupyterHub с конфигурацией autograder/classroom/ (её же ставят на сервер), прокси
+configurable-http-proxy из npm (ставится в build/chp), DummyAuthenticator и
+SimpleLocalProcessSpawner (все от текущего пользователя, у каждого свой домашний каталог).
+Преподаватель выпускает 01-basics; студенты работают так же, как кнопки «Assignments» в
+JupyterLab — через HTTP своего сервера (fetch, submit, fetch_feedback) и API файлов
+(сохранить ноутбук); преподаватель — в терминале: nbgrader collect, course grade,
+nbgrader release_feedback. В конце все запущенные процессы остановлены.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import nbformat
+import psutil
+import pytest
+import requests
+from badsubmissions import ASSIGNMENT, NOTEBOOK
+from conftest import LAYOUT, ROOT
+
+CLASSROOM = ROOT / "autograder" / "classroom"
+COURSE = "concurrency-python"
+TEACHER = "teacher"
+# студент → что он сдаёт и сколько баллов ожидаем (fetch_all_test стоит 3 балла)
+STUDENTS = {"alice": ("solved", 8.0), "bob": ("stub", 0.0), "carol": ("hangs", 5.0)}
+BIN = Path(sys.executable).parent
+CHP_DIR = ROOT / "build" / "chp"
+CHP = CHP_DIR / "node_modules" / ".bin" / "configurable-http-proxy"
+CHP_PACKAGE = "configurable-http-proxy@5.3.0"  # прокси JupyterHub, закреплённая версия
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def ensure_proxy() -> Path:
+    """configurable-http-proxy из реестра npm в build/chp (один раз; потом — из кэша)."""
+    if CHP.exists():
+        return CHP
+    npm = shutil.which("npm")
+    if npm is None:
+        pytest.skip("нет npm: поставьте Node.js (npm), чтобы тест поставил configurable-http-proxy")
+    done = subprocess.run(
+        [npm, "install", "--prefix", str(CHP_DIR), "--no-audit", "--no-fund", CHP_PACKAGE],
+        capture_output=True, text=True, timeout=300,
+    )
+    assert done.returncode == 0 and CHP.exists(), (
+        f"npm install {CHP_PACKAGE}:\n{done.stderr[-2000:]}"
+    )
+    return CHP
+
+
+class Hub:
+    """Запущенный хаб: адрес, токен служебного сервиса теста, HTTP-помощники."""
+
+    def __init__(self, url: str, token: str) -> None:
+        self.url = url
+        self.session = requests.Session()
+        self.session.headers["Authorization"] = f"token {token}"
+
+    def api(self, method: str, path: str, **kwargs) -> requests.Response:
+        return self.session.request(method, f"{self.url}/hub/api{path}", timeout=60, **kwargs)
+
+    def user(self, method: str, name: str, path: str, **kwargs) -> requests.Response:
+        return self.session.request(method, f"{self.url}/user/{name}{path}", timeout=120, **kwargs)
+
+    def action(self, name: str, action: str) -> dict:
+        """Кнопка в списке заданий студента: fetch / submit / fetch_feedback."""
+        got = self.user(
+            "POST", name, f"/assignments/{action}",
+            params={"assignment_id": ASSIGNMENT, "course_id": COURSE},
+        )
+        assert got.status_code == 200, f"{name}: {action} → HTTP {got.status_code}: {got.text[:500]}"
+        answer = got.json()
+        assert answer["success"], f"{name}: {action} не удался: {answer['value']}"
+        return answer
+
+    def listing(self, name: str) -> list[dict]:
+        got = self.user("GET", name, "/assignments", params={"course_id": COURSE})
+        assert got.status_code == 200, f"{name}: список заданий → HTTP {got.status_code}"
+        answer = got.json()
+        assert answer["success"], f"{name}: список заданий: {answer['value']}"
+        return answer["value"]
+
+
+def hub_config(tmp: Path, ports: dict[str, int], token: str) -> Path:
+    """Конфигурация теста = конфигурация класса + адреса, пользователи и процессы для теста."""
+    allow_root = ["--ServerApp.allow_root=True"] if os.geteuid() == 0 else []
+    text = f"""
+c = get_config()  # noqa: F821
+load_subconfig({str(CLASSROOM / "jupyterhub_config.py")!r})  # noqa: F821
+c.JupyterHub.ip = "127.0.0.1"
+c.JupyterHub.port = {ports["public"]}
+c.JupyterHub.hub_ip = "127.0.0.1"
+c.JupyterHub.hub_port = {ports["hub"]}
+c.ConfigurableHTTPProxy.api_url = "http://127.0.0.1:{ports["proxy_api"]}"
+c.ConfigurableHTTPProxy.command = [{str(CHP)!r}]
+c.ConfigurableHTTPProxy.pid_file = {str(tmp / "hub" / "proxy.pid")!r}
+c.JupyterHub.db_url = "sqlite:///{tmp / "hub" / "jupyterhub.sqlite"}"
+c.JupyterHub.cookie_secret_file = {str(tmp / "hub" / "cookie_secret")!r}
+c.JupyterHub.authenticator_class = "dummy"
+c.JupyterHub.spawner_class = "simple"
+c.SimpleLocalProcessSpawner.home_dir_template = {str(tmp / "home" / "{username}")!r}
+c.Spawner.args = {allow_root!r}
+c.Spawner.start_timeout = 120
+c.Spawner.http_timeout = 120
+c.JupyterHub.services = [{{"name": "classroom-test", "api_token": {token!r}}}]
+c.JupyterHub.load_roles = c.JupyterHub.load_roles + [{{
+    "name": "classroom-test",
+    "scopes": ["admin:users", "admin:servers", "access:servers", "list:groups", "read:groups"],
+    "services": ["classroom-test"],
+}}]
+"""
+    path = tmp / "hub" / "jupyterhub_config.py"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def wait_for(what: str, check, timeout: float, proc: subprocess.Popen | None = None, log: Path | None = None):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc is not None and proc.poll() is not None:
+            pytest.fail(f"{what}: процесс завершился ({proc.returncode})\n{_tail(log)}")
+        try:
+            result = check()
+        except requests.ConnectionError:
+            result = None
+        if result:
+            return result
+        time.sleep(0.3)
+    pytest.fail(f"{what}: не дождались за {timeout:.0f} с\n{_tail(log)}")
+
+
+def _tail(log: Path | None) -> str:
+    return log.read_text(encoding="utf-8", errors="replace")[-4000:] if log and log.exists() else ""
+
+
+def solve(notebook: dict, how: str) -> dict:
+    """Что студент впишет в выпущенный ноутбук: решения курса, ничего, или зависающий fetch_all."""
+    if how == "stub":
+        return notebook
+    nb = nbformat.from_dict(notebook)
+    answers = {
+        c.metadata["nbgrader"]["grade_id"]: c.source
+        for c in nbformat.read(LAYOUT.solutions / ASSIGNMENT / NOTEBOOK, as_version=4).cells
+        if c.metadata.get("nbgrader", {}).get("solution")
+    }
+    for cell in nb.cells:
+        grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
+        if grade_id in answers:
+            cell.source = answers[grade_id]
+            if how == "hangs" and grade_id == "fetch_all":
+                cell.source = cell.source.replace(
+                    "### BEGIN SOLUTION", "### BEGIN SOLUTION\n    while True:\n        pass"
+                )
+    return nb
+
+
+def disabled_plugins(hub: Hub, name: str) -> set[str]:
+    """Плагины JupyterLab, выключенные для пользователя (из page config страницы /lab)."""
+    page = hub.user("GET", name, "/lab").text
+    start = page.index('id="jupyter-config-data"')
+    start = page.index(">", start) + 1
+    data = json.loads(page[start:page.index("</script>", start)])
+    disabled = data.get("disabledExtensions", [])
+    return {k for k, v in disabled.items() if v} if isinstance(disabled, dict) else set(disabled)
+
+
+def ours(tmp: Path) -> list[psutil.Process]:
+    """Процессы, которые запустил тест: работают в его временной папке или упоминают её."""
+    found = []
+    for proc in psutil.process_iter(["cmdline", "cwd"]):
+        if proc.pid == os.getpid():
+            continue
+        cwd = proc.info.get("cwd") or ""
+        cmd = " ".join(proc.info.get("cmdline") or [])
+        if cwd.startswith(str(tmp)) or str(tmp) in cmd:
+            found.append(proc)
+    return found
+
+
+@pytest.mark.slow
+@pytest.mark.xdist_group("classroom")
+def test_class_on_jupyterhub(tmp_path: Path) -> None:
+    timings: dict[str, float] = {}
+    started = time.monotonic()
+
+    def step(name: str) -> None:
+        nonlocal started
+        now = time.monotonic()
+        timings[name] = round(now - started, 1)
+        started = now
+
+    chp = ensure_proxy()
+    assert chp.exists()
+    step("прокси из npm")
+    for sub in ("hub", "home", "exchange"):
+        (tmp_path / sub).mkdir()
+    (tmp_path / "exchange").chmod(0o777)
+    ports = {"public": free_port(), "hub": free_port(), "proxy_api": free_port()}
+    token = secrets.token_hex(32)
+    config = hub_config(tmp_path, ports, token)
+    env = {
+        **os.environ,
+        "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}",
+        "CLASSROOM_TEACHERS": TEACHER,
+        "CLASSROOM_STUDENTS": ",".join(STUDENTS),
+        "CLASSROOM_EXCHANGE": str(tmp_path / "exchange"),
+    }
+    env.pop("JUPYTER_CONFIG_PATH", None)
+    log = tmp_path / "hub" / "jupyterhub.log"
+    with log.open("w", encoding="utf-8") as out:
+        hub_proc = subprocess.Popen(
+            [str(BIN / "jupyterhub"), "-f", str(config)], cwd=tmp_path / "hub", env=env,
+            stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
+        )
+    hub = Hub(f"http://127.0.0.1:{ports['public']}", token)
+    seen: set[int] = set()
+    try:
+        wait_for("хаб", lambda: hub.api("GET", "/").status_code == 200, 90, hub_proc, log)
+        groups = {g["name"]: set(g["users"]) for g in hub.api("GET", "/groups").json()}
+        assert groups[f"formgrade-{COURSE}"] == {TEACHER}
+        assert groups[f"nbgrader-{COURSE}"] == set(STUDENTS)
+        step("хаб запущен")
+
+        users = [TEACHER, *STUDENTS]
+        for name in users:
+            got = hub.api("POST", f"/users/{name}/server")
+            assert got.status_code in (201, 202), f"{name}: запуск сервера → {got.status_code} {got.text}"
+
+        def ready(name: str) -> bool:
+            model = hub.api("GET", f"/users/{name}").json()
+            return bool(model.get("servers", {}).get("", {}).get("ready"))
+
+        for name in users:
+            wait_for(f"сервер {name}", lambda n=name: ready(n), 120, hub_proc, log)
+        seen.update(p.pid for p in psutil.Process(hub_proc.pid).children(recursive=True))
+        step("серверы пользователей запущены")
+
+        # Роли: у студента нет formgrader (ни сервера, ни кнопки в JupyterLab), у преподавателя есть.
+        for name in STUDENTS:
+            assert hub.user("GET", name, "/formgrader", allow_redirects=False).status_code == 404
+            hidden = disabled_plugins(hub, name)
+            for plugin in ("formgrader", "create-assignment", "course-list"):
+                assert f"@jupyter/nbgrader:{plugin}" in hidden, f"{name}: в JupyterLab виден {plugin}"
+        assert hub.user("GET", TEACHER, "/formgrader", allow_redirects=False).status_code in (200, 302)
+        assert "@jupyter/nbgrader:formgrader" not in disabled_plugins(hub, TEACHER)
+
+        # Преподаватель (в терминале своего сервера): собрать и выпустить задание.
+        teacher_home = tmp_path / "home" / TEACHER
+        course_dir = teacher_home / "concurrency-python-course"
+        teacher_env = {
+            **env,
+            "HOME": str(teacher_home),
+            "USER": TEACHER,
+            "JUPYTERHUB_USER": TEACHER,
+            "JUPYTER_CONFIG_PATH": os.pathsep.join([str(CLASSROOM / "teacher"), str(CLASSROOM / "common")]),
+        }
+
+        def teacher(*cmd: str, timeout: float = 180) -> str:
+            done = subprocess.run(
+                cmd, cwd=teacher_home, env=teacher_env, capture_output=True, text=True, timeout=timeout,
+            )
+            assert done.returncode == 0, f"{' '.join(cmd)} → {done.returncode}\n{done.stderr[-3000:]}"
+            return done.stdout + done.stderr
+
+        teacher(str(BIN / "nbgrader"), "generate_assignment", ASSIGNMENT)
+        teacher(str(BIN / "nbgrader"), "release_assignment", ASSIGNMENT)
+        step("преподаватель выпустил задание")
+
+        # Студенты: видят задание, забирают, сохраняют свою версию, сдают.
+        for name, (how, _) in STUDENTS.items():
+            released = [a for a in hub.listing(name) if a["assignment_id"] == ASSIGNMENT]
+            assert released and released[0]["status"] == "released", f"{name}: задание не видно: {released}"
+            hub.action(name, "fetch")
+            path = f"/api/contents/{COURSE}/{ASSIGNMENT}/{NOTEBOOK}"
+            got = hub.user("GET", name, path)
+            assert got.status_code == 200, f"{name}: нет ноутбука после fetch: {got.status_code}"
+            notebook = solve(got.json()["content"], how)
+            model = {"type": "notebook", "format": "json", "content": notebook}
+            saved = hub.user("PUT", name, path, json=model)
+            assert saved.status_code in (200, 201), f"{name}: сохранение → {saved.status_code}"
+            hub.action(name, "submit")
+        step("студенты забрали и сдали")
+
+        # Преподаватель: собрать, оценить, вернуть отзывы.
+        teacher(str(BIN / "nbgrader"), "collect", ASSIGNMENT)
+        assert sorted(p.name for p in (course_dir / "submitted").iterdir()) == sorted(STUDENTS)
+        step("collect")
+        teacher(
+            str(BIN / "course"), "--root", str(ROOT), "grade", ASSIGNMENT, "--course-dir", str(course_dir),
+            "--jobs", "2", "--cell-timeout", "10", timeout=240,
+        )
+        step("course grade")
+        rows = {
+            r["student"]: r
+            for r in csv.DictReader((course_dir / f"grades-{ASSIGNMENT}.csv").open(encoding="utf-8"))
+        }
+        assert {s: float(r["total"]) for s, r in rows.items()} == {s: v[1] for s, v in STUDENTS.items()}
+        carol = rows["carol"]
+        assert float(carol["fetch_all_test"]) == 0 and float(carol["classify_workload_test"]) == 2
+        assert "не завершилась" in carol["reasons"]
+        teacher(str(BIN / "nbgrader"), "release_feedback", ASSIGNMENT)
+        step("release_feedback")
+
+        # Студенты забирают отзыв: у каждого ровно один — его собственный.
+        feedback_pages = {}
+        for name, (_, score) in STUDENTS.items():
+            hub.action(name, "fetch_feedback")
+            mine = [a for a in hub.listing(name) if a["status"] == "submitted"]
+            assert mine and all(a["student_id"] == name for a in mine), f"{name}: чужие работы: {mine}"
+            folder = tmp_path / "home" / name / COURSE / ASSIGNMENT / "feedback"
+            pages = sorted(folder.rglob("*.html"))
+            assert len(pages) == 1, f"{name}: ожидался один отзыв, есть {pages}"
+            text = pages[0].read_text(encoding="utf-8")
+            assert f"Score: {score:.1f} / 8.0" in text, f"{name}: в отзыве не его балл {score}"
+            feedback_pages[name] = text
+        assert len(set(feedback_pages.values())) == len(STUDENTS), "отзывы студентов совпадают"
+        step("студенты забрали отзывы")
+        seen.update(p.pid for p in psutil.Process(hub_proc.pid).children(recursive=True))
+    finally:
+        for name in [TEACHER, *STUDENTS]:
+            try:
+                hub.api("DELETE", f"/users/{name}/server")
+            except requests.RequestException:
+                pass
+        if hub_proc.poll() is None:
+            hub_proc.send_signal(signal.SIGTERM)
+        try:
+            hub_proc.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            os.killpg(hub_proc.pid, signal.SIGKILL)
+            hub_proc.wait(timeout=10)
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline and (
+            ours(tmp_path) or any(psutil.pid_exists(p) and _alive(p) for p in seen)
+        ):
+            time.sleep(0.5)
+        leftovers = ours(tmp_path) + [psutil.Process(p) for p in seen if _alive(p)]
+        for proc in leftovers:
+            try:
+                proc.kill()
+            except psutil.Error:
+                pass
+        step("всё остановлено")
+        print("время шагов, с:", json.dumps(timings, ensure_ascii=False))
+    assert not leftovers, f"остались процессы: {[p.pid for p in leftovers]}\n{_tail(log)}"
+
+
+def _alive(pid: int) -> bool:
+    try:
+        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+    except psutil.Error:
+        return False
