@@ -14,7 +14,7 @@ from pathlib import Path
 from course.release import (
     CourseLayout,
     ReleaseError,
-    _ensure_tools_on_path,
+    ensure_tools_on_path,
     find_root,
     release,
     release_drift,
@@ -41,7 +41,7 @@ def main(argv: list[str] | None = None) -> int:
     grd.add_argument("--cell-timeout", type=int, default=None, help="лимит на ячейку, с")
     grd.add_argument("--force", action="store_true", help="переоценить и неизменившиеся работы")
     args = parser.parse_args(argv)
-    _ensure_tools_on_path()
+    ensure_tools_on_path()
     warnings.filterwarnings("ignore", module=r"nbgrader(\.|$)")
     try:
         if args.command == "check":

@@ -312,9 +312,9 @@ def grade_class(
     """Оценить всех студентов из submitted/; вернуть итоги (и записать CSV и базу)."""
     from tqdm import tqdm
 
-    from course.release import _ensure_tools_on_path
+    from course.release import ensure_tools_on_path
 
-    _ensure_tools_on_path()
+    ensure_tools_on_path()
     config = load_config(layout, course_dir, cell_timeout)
     root, submitted, _, db = course_paths(config)
     if not submitted.is_dir():

@@ -215,7 +215,7 @@ def build_release(layout: CourseLayout, out: Path) -> None:
     from traitlets.config import Config
     from traitlets.config.loader import PyFileConfigLoader
 
-    _ensure_tools_on_path()
+    ensure_tools_on_path()
     work = Path(tempfile.mkdtemp(prefix="course-release-"))
     try:
         config = PyFileConfigLoader(str(layout.config_file)).load_config()
@@ -248,7 +248,7 @@ def build_release(layout: CourseLayout, out: Path) -> None:
         shutil.rmtree(work, ignore_errors=True)
 
 
-def _ensure_tools_on_path() -> None:
+def ensure_tools_on_path() -> None:
     """nbgrader создаёт базу оценок командой `alembic` из PATH: добавим bin/ этого Python."""
     bindir = str(Path(sys.executable).parent)
     if bindir not in os.environ.get("PATH", "").split(os.pathsep):
