@@ -103,6 +103,25 @@ def memory_per_span() -> tuple[float, float]:
     return raw / SPANS, closed / SPANS
 
 
+def memory_per_step() -> float:
+    """Байт на шаг задачи asyncio, пока запись открыта (без памяти самих задач)."""
+
+    async def measured() -> float:
+        tasks = [asyncio.ensure_future(one_task()) for _ in range(TASKS)]  # задачи вне записи
+        async with record():
+            gc.collect()
+            tracemalloc.start()
+            base = tracemalloc.get_traced_memory()[0]
+            for _ in range(STEPS + 1):
+                await asyncio.sleep(0)  # каждая задача делает шаг
+            grown = tracemalloc.get_traced_memory()[0] - base
+            tracemalloc.stop()
+        await asyncio.gather(*tasks)
+        return grown
+
+    return asyncio.run(measured()) / (TASKS * (STEPS + 1))
+
+
 def main() -> None:
     print(f"Python {sys.version.split()[0]}, ядер {os.cpu_count()}, нагрузка {os.getloadavg()[0]:.1f}")
     loop_s = best(empty_loop)
@@ -136,6 +155,7 @@ def main() -> None:
     raw, closed = memory_per_span()
     print(f"\nПамять (tracemalloc, {SPANS} отрезков): {raw:.0f} байт на отрезок, пока запись "
           f"открыта; {closed:.0f} байт готовым Span")
+    print(f"Шаг задачи asyncio, пока запись открыта: {memory_per_step():.0f} байт")
 
 
 if __name__ == "__main__":

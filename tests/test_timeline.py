@@ -331,3 +331,54 @@ def test_private_loop_in_thread_and_span_inside_task() -> None:
     assert {"a", "b"} <= set(rec.workers), rec.workers
     inner = sorted(s.worker for s in rec.spans if s.label == "внутри задачи")
     assert inner == ["a", "b"], "явный отрезок внутри задачи — на дорожке этой задачи"
+
+
+def test_handle_run_is_restored_after_nested_recordings() -> None:
+    plain = asyncio.events.Handle._run
+
+    async def main() -> None:
+        async with record("внешняя") as outer:
+            async with record("внутренняя") as inner:
+                await asyncio.create_task(asyncio.sleep(0), name="внутри")
+            assert asyncio.events.Handle._run is not plain, "внешняя запись ещё пишет шаги"
+            await asyncio.create_task(asyncio.sleep(0), name="снаружи")
+        assert asyncio.events.Handle._run is plain
+        assert inner.workers == ["внутри"]
+        assert set(outer.workers) == {"внутри", "снаружи"}
+
+    asyncio.run(main())
+    assert asyncio.events.Handle._run is plain
+
+
+def test_callback_errors_still_reach_the_loop_handler() -> None:
+    seen: list[dict] = []
+
+    def broken() -> None:
+        raise RuntimeError("сломано")
+
+    async def main() -> None:
+        loop = asyncio.get_running_loop()
+        loop.set_exception_handler(lambda _loop, context: seen.append(context))
+        async with record():
+            loop.call_soon(broken)
+            await asyncio.sleep(0.01)
+
+    asyncio.run(main())
+    assert len(seen) == 1
+    assert isinstance(seen[0]["exception"], RuntimeError)
+    assert seen[0]["message"].startswith("Exception in callback")
+
+
+def test_name_given_after_the_factory_is_the_lane() -> None:
+    async def main() -> Recording:
+        async with record() as rec:
+            task = asyncio.create_task(asyncio.sleep(0), name="скачать")  # 3.11: имя после фабрики
+            await task
+            late = asyncio.create_task(asyncio.sleep(0))
+            late.set_name("переименована")
+            await late
+        return rec
+
+    rec = asyncio.run(main())
+    assert set(rec.workers) == {"скачать", "переименована"}
+    assert all(len([s for s in rec.spans if s.worker == w and s.kind == RUNNING]) == 2 for w in rec.workers)

@@ -9,9 +9,11 @@
 - процессы: `pool.map(traced(func), items)` — обёртка пишет отрезки в дочернем процессе и
   передаёт их родителю через файлы во временной папке записи (работает при fork и spawn;
   `func` — функция из модуля, как всегда для пула процессов);
-- задачи asyncio — сами: на время записи циклу ставится фабрика задач, и каждый шаг задачи
-  (от возобновления до следующей приостановки) становится отрезком «работает», а промежутки
-  между шагами — «ждёт». Код студента не меняется;
+- задачи asyncio — сами: на время записи фабрика задач цикла отмечает, какие задачи наши, а
+  `asyncio.events.Handle._run` засекает каждый шаг (от возобновления задачи до следующей
+  приостановки) — он становится отрезком «работает», а промежутки между шагами — «ждёт».
+  Код студента не меняется. С `asyncio.eager_task_factory` (3.12+) первый шаг задачи идёт
+  прямо внутри `create_task` — и на рисунке он внутри шага создавшей её задачи, как и было;
 - гринлеты (greenlet, gevent) — через `greenlet.settrace`: каждое переключение закрывает
   отрезок того, кто работал.
 
@@ -21,13 +23,12 @@
 `time.time()`: эти часы может перевести NTP, и отрезок «кончится раньше, чем начался».
 
 Стоимость: отрезок — кортеж в списке (около 1–2 мкс и ~200 байт), шаг задачи asyncio — около
-1 мкс; замер в `benchmarks/timeline_overhead.py`.
+0.8 мкс и 24 байт; замер в `benchmarks/timeline_overhead.py`.
 """
 
 from __future__ import annotations
 
 import asyncio
-import collections.abc
 import functools
 import inspect
 import marshal
@@ -36,6 +37,8 @@ import shutil
 import sys
 import tempfile
 import threading
+from array import array
+from asyncio import format_helpers
 from collections.abc import Callable, Iterable
 from time import perf_counter_ns, thread_time_ns
 from typing import Any, NamedTuple
@@ -134,9 +137,11 @@ def _lane() -> str:
     loop = _get_running_loop()
     if loop is not None:
         task = asyncio.current_task(loop)
-        coro = task.get_coro() if task is not None else None
-        if type(coro) is _TracedCoro:
-            return task.get_name()
+        rec = _ACTIVE
+        while task is not None and isinstance(rec, Recording):
+            if id(task) in rec._tasks:
+                return task.get_name()
+            rec = rec._outer
     return threading.current_thread().name
 
 
@@ -222,72 +227,78 @@ if hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
-class _Closed:
-    """Вместо списка времён у задач, переживших запись: новые шаги никуда не пишутся."""
+# --- шаги задач asyncio ---------------------------------------------------------------
+# Шаг задачи — это обратный вызов цикла: `Handle._run` вызывает `task.__step` (или
+# `task.__wakeup`, когда дождалась future). Пока запись следит за asyncio, `Handle._run`
+# заменён копией, которая засекает время: на шаг — два замера часов и кортеж в общем списке.
+# Обёртка вокруг корутины стоила бы вдвое дороже (лишний вызов на Python на каждый шаг).
+# Чей шаг — видно по `callback.__self__` (задача); разбираем это, только когда просят отрезки.
+_STEPS = array("Q")  # id(callback.__self__), t0, t1, … — шаги всех циклов всех потоков
+_steps_users = 0
+_steps_lock = threading.Lock()
+_plain_run = asyncio.events.Handle._run
 
-    __slots__ = ()
 
-    def extend(self, times: tuple) -> None:
-        pass
+def _timed_run(self: Any, _add: Callable[[tuple], None] = _STEPS.extend) -> None:
+    """`asyncio.events.Handle._run` (3.11–3.14) и время шага."""
+    t0 = perf_counter_ns()
+    try:
+        self._context.run(self._callback, *self._args)
+    except (SystemExit, KeyboardInterrupt):
+        raise
+    except BaseException as exc:
+        cb = format_helpers._format_callback_source(self._callback, self._args)
+        context = {"message": f"Exception in callback {cb}", "exception": exc, "handle": self}
+        if self._source_traceback:
+            context["source_traceback"] = self._source_traceback
+        self._loop.call_exception_handler(context)
+    finally:
+        _add((id(getattr(self._callback, "__self__", None)), t0, perf_counter_ns()))
+    self = None  # noqa: PLW0642 — как в оригинале: разорвать цикл ссылок после исключения
 
 
-_CLOSED = _Closed()
+def _steps_on() -> int:
+    """Начать засекать шаги; вернуть, с какого места `_STEPS` читать."""
+    global _steps_users
+    with _steps_lock:
+        if _steps_users == 0:
+            asyncio.events.Handle._run = _timed_run
+        _steps_users += 1
+        return len(_STEPS)
 
 
-class _TracedCoro(collections.abc.Coroutine):
-    """Корутина-обёртка: засекает каждый шаг `send`/`throw`, то есть время, когда задача
-    действительно исполнялась между приостановками."""
+def _steps_off(since: int) -> array:
+    """Перестать засекать (если больше никто не пишет); вернуть шаги с места `since`."""
+    global _steps_users
+    with _steps_lock:
+        steps = _STEPS[since:]
+        _steps_users -= 1
+        if _steps_users == 0:
+            asyncio.events.Handle._run = _plain_run
+            del _STEPS[:]
+        return steps
 
-    __slots__ = ("_coro", "_times", "_created", "_rec")
 
-    def __init__(self, coro: Any, rec: Recording) -> None:
-        self._coro = coro
-        self._times: Any = []  # t0, t1, t0, t1, …
-        self._created = perf_counter_ns()
-        self._rec = rec
+def _task_lanes(tasks: dict[int, Any], created_pairs: array, steps: array) -> list[tuple]:
+    """Шаги записанных задач → (дорожка, подпись, создана, [t0, t1, …]) на задачу.
 
-    # Горячий путь: на шаг — два замера часов и два числа в массив задачи; имена и отрезки
-    # ожидания достраиваются потом, когда запись попросят показать. Исключение из send/throw
-    # (и StopIteration) значит, что корутина кончилась: отдаём её шаги записи.
-    def send(self, value: Any) -> Any:
-        t0 = perf_counter_ns()
-        try:
-            result = self._coro.send(value)
-        except BaseException:
-            self._times.extend((t0, perf_counter_ns()))
-            self._rec._task_done(self)
-            raise
-        self._times.extend((t0, perf_counter_ns()))
-        return result
-
-    def throw(self, *args: Any) -> Any:  # редкий путь: отмена или исключение в корутину
-        t0 = perf_counter_ns()
-        ended = True
-        try:
-            result = self._coro.throw(*args)
-            ended = False
-            return result
-        finally:
-            self._times.extend((t0, perf_counter_ns()))
-            if ended:
-                self._rec._task_done(self)
-
-    def _freeze(self, task: Any) -> tuple:
-        """Задача кончилась или запись закрыта: (дорожка, подпись, создана, времена)."""
-        times, self._times = self._times, _CLOSED
-        label = getattr(self._coro, "__qualname__", type(self._coro).__name__)
-        return (task.get_name(), label, self._created, times)
-
-    def close(self) -> None:
-        self._coro.close()
-
-    def __await__(self) -> Any:
-        return self._coro.__await__()
-
-    def __getattr__(self, name: str) -> Any:  # cr_frame, cr_code, __qualname__ — для repr задачи
-        if name.startswith("_") and name in _TracedCoro.__slots__:
-            raise AttributeError(name)
-        return getattr(self._coro, name)
+    Задачи живы до разбора (запись держит их), поэтому id шага после создания задачи — её id;
+    шаг до создания с тем же id — чужой объект, живший по тому же адресу раньше.
+    """
+    it = iter(created_pairs)
+    created = dict(zip(it, it, strict=True))
+    times: dict[int, list[int]] = {key: [] for key in tasks}
+    it = iter(steps)
+    for key, t0, t1 in zip(it, it, it, strict=True):
+        found = times.get(key)
+        if found is not None and t0 >= created[key]:
+            found += (t0, t1)
+    lanes = []
+    for key, task in tasks.items():
+        coro = task.get_coro()
+        label = getattr(coro, "__qualname__", type(coro).__name__)
+        lanes.append((task.get_name(), label, created[key], times[key]))
+    return lanes
 
 
 class Recording:
@@ -314,7 +325,10 @@ class Recording:
         self._outer: Any = None
         self._loops: dict[Any, tuple[Any, bool]] = {}
         self._owner: Any = None  # задача, которая вошла в запись
-        self._live: dict[_TracedCoro, Any] = {}  # записываемые задачи, которые ещё идут
+        self._tasks: dict[int, Any] = {}  # id(задачи) → задача
+        self._created = array("Q")  # id(задачи), когда создана, … (кортежи стоили бы сборщику мусора)
+        self._steps_from: int | None = None  # место в _STEPS, с которого шаги наши
+        self._steps = array("Q")
         self._g_prev: Any = None
         self._g_state: Any = None
 
@@ -329,8 +343,9 @@ class Recording:
         if self._spans is None:
             if self.state != "closed":
                 return []
-            self._spans = _finish(self._raw, self.start_ns, self.pid)
-            self._raw = []
+            raw = self._raw + _task_lanes(self._tasks, self._created, self._steps)
+            self._spans = _finish(raw, self.start_ns, self.pid)
+            self._raw, self._tasks, self._created, self._steps = [], {}, array("Q"), array("Q")
         return self._spans
 
     def __getstate__(self) -> dict:
@@ -387,8 +402,9 @@ class Recording:
         self._owner = None
         self.end_ns = end_ns
         raw = self._raw
-        raw += [coro._freeze(task) for coro, task in self._live.items() if task]  # ещё идут
-        self._live.clear()
+        if self._steps_from is not None:  # разбор шагов — потом, когда попросят отрезки
+            self._steps = _steps_off(self._steps_from)
+            self._steps_from = None
         raw += _read_inbox(self.inbox)
         shutil.rmtree(self.inbox, ignore_errors=True)
         self.state = "closed"
@@ -408,6 +424,8 @@ class Recording:
         if loop not in self._loops:
             self._loops[loop] = (loop.get_task_factory(), all_tasks)
             loop.set_task_factory(self._task_factory)
+            if self._steps_from is None:
+                self._steps_from = _steps_on()
 
     def _task_factory(self, loop: Any, coro: Any, **kwargs: Any) -> asyncio.Future:
         previous, all_tasks = self._loops.get(loop, _NOT_WATCHED)
@@ -416,27 +434,19 @@ class Recording:
             if (
                 creator is self._owner
                 or all_tasks
-                or (creator is not None and type(creator.get_coro()) is _TracedCoro)
+                or (creator is not None and id(creator) in self._tasks)
             ):
-                traced = coro = _TracedCoro(coro, self)
-                live = self._live
-                live[traced] = None  # фабрика eager (3.12+) может выполнить шаг сразу
+                created = perf_counter_ns()
                 if previous is None:
                     task = _Task(coro, loop=loop, **kwargs)
                 else:
                     task = previous(loop, coro, **kwargs)
-                if traced in live:
-                    live[traced] = task
+                self._tasks[id(task)] = task
+                self._created.extend((id(task), created))
                 return task
         if previous is None:
             return _Task(coro, loop=loop, **kwargs)
         return previous(loop, coro, **kwargs)
-
-    def _task_done(self, coro: _TracedCoro) -> None:
-        """Корутина задачи кончилась: её шаги — в запись (после закрытия — никуда)."""
-        if coro in self._live:
-            task = self._live.pop(coro) or asyncio.current_task()
-            self.append(coro._freeze(task))
 
     # --- гринлеты ------------------------------------------------------------------------
     def _start_greenlets(self) -> None:
