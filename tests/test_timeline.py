@@ -382,3 +382,17 @@ def test_name_given_after_the_factory_is_the_lane() -> None:
     rec = asyncio.run(main())
     assert set(rec.workers) == {"скачать", "переименована"}
     assert all(len([s for s in rec.spans if s.worker == w and s.kind == RUNNING]) == 2 for w in rec.workers)
+
+
+def test_forked_child_does_not_time_asyncio_steps() -> None:
+    async def main() -> str:
+        async with record():
+            assert asyncio.events.Handle._run.__module__ == "course.timeline"
+            with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("fork")) as pool:
+                return pool.submit(_handle_run_module).result(timeout=30)
+
+    assert asyncio.run(main()) == "asyncio.events"
+
+
+def _handle_run_module() -> str:
+    return asyncio.events.Handle._run.__module__

@@ -218,13 +218,14 @@ class _ChildSink:
 
 def _after_fork_in_child() -> None:
     """В дочернем процессе (fork) отрезки идут не в копию записи, а в файл её папки."""
-    global _ACTIVE
+    global _ACTIVE, _steps_users, _steps_lock
     inbox = getattr(_ACTIVE, "inbox", None)
     _ACTIVE = _ChildSink(inbox) if inbox else None
-
-
-if hasattr(os, "register_at_fork"):
-    os.register_at_fork(after_in_child=_after_fork_in_child)
+    if _steps_users:  # шаги задач asyncio в ребёнке никто не прочтёт: не засекать их
+        _steps_users = 0
+        _steps_lock = threading.Lock()
+        asyncio.events.Handle._run = _plain_run
+        del _STEPS[:]
 
 
 # --- шаги задач asyncio ---------------------------------------------------------------
@@ -299,6 +300,10 @@ def _task_lanes(tasks: dict[int, Any], created_pairs: array, steps: array) -> li
         label = getattr(coro, "__qualname__", type(coro).__name__)
         lanes.append((task.get_name(), label, created[key], times[key]))
     return lanes
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 class Recording:
