@@ -9,7 +9,11 @@ SIGINT; `gevent.monkey.patch_all()` в ядре). `RobustExecute` заменяе
   `max_processes` процессов;
 - после такой ячейки ядро перезапускается, и ноутбук выполняется заново *без* неё: остальные
   упражнения всё равно оцениваются; в ячейку пишется причина по-русски;
-- общий лимит на ноутбук: что не успело выполниться, помечается, а не ждёт вечно.
+- общий лимит на ноутбук: что не успело выполниться, помечается, а не ждёт вечно;
+- `prestart_kernel`: следующее ядро запускается заранее, сразу после ноутбука, и грузится,
+  пока nbgrader пишет оценки и отзыв (так работает `course grade`): класс не ждёт запуска
+  ядра на каждую работу. Запасное ядро стартует в пустой папке и перед ноутбуком переходит
+  в папку работы; у каждой работы ядро всё равно своё, свежее.
 
 `StderrNotFatal` переносит stderr проходящих ячеек в stdout (nbgrader ставит 0 за любую
 строку в stderr, даже за предупреждение), `LimitOutputBytes` режет вывод по байтам
@@ -20,7 +24,9 @@ from __future__ import annotations
 
 import copy
 import os
+import shutil
 import signal
+import tempfile
 import threading
 import time
 from typing import Any
@@ -29,7 +35,7 @@ import psutil
 from nbclient.exceptions import DeadKernelError
 from nbformat import NotebookNode
 from nbgrader.preprocessors import Execute, NbGraderPreprocessor
-from traitlets import Integer
+from traitlets import Bool, Integer
 
 ABORTED = "ПроверкаПрервана"  # ename ошибки, которую пишет проверка (не код студента)
 
@@ -96,6 +102,48 @@ def kill_process_tree(pid: int) -> None:
             pass
 
 
+class _Spare:
+    """Ядро, запущенное заранее (одно на процесс): менеджер, папка и pid."""
+
+    km: Any = None
+    folder: str | None = None
+
+    @classmethod
+    def take(cls) -> Any:
+        km, cls.km = cls.km, None
+        return km
+
+    @classmethod
+    def pid(cls) -> int | None:
+        process = getattr(getattr(cls.km, "provisioner", None), "process", None)
+        return getattr(process, "pid", None)
+
+    @classmethod
+    def shutdown(cls) -> None:
+        km = cls.take()
+        if km is not None:
+            from jupyter_core.utils import run_sync
+
+            try:
+                run_sync(km.shutdown_kernel)(now=True)
+            except Exception:  # noqa: BLE001 — ядро уже мертво: убрать его процессы и забыть
+                process = getattr(km.provisioner, "process", None)
+                if process is not None:
+                    kill_process_tree(process.pid)
+        if cls.folder:
+            shutil.rmtree(cls.folder, ignore_errors=True)
+            cls.folder = None
+
+
+def spare_kernel_pid() -> int | None:
+    """pid ядра, запущенного заранее для следующей работы (его не убивать после этой)."""
+    return _Spare.pid()
+
+
+def shutdown_spare_kernel() -> None:
+    _Spare.shutdown()
+
+
 class RobustExecute(Execute):
     """Execute nbgrader'а с лимитами, перезапуском ядра и пропуском «убийственных» ячеек."""
 
@@ -107,6 +155,9 @@ class RobustExecute(Execute):
     max_processes = Integer(64, help="предел числа процессов ядра вместе с потомками").tag(
         config=True
     )
+    prestart_kernel = Bool(
+        False, help="после ноутбука сразу запускать ядро для следующего (для course grade)"
+    ).tag(config=True)
 
     def preprocess(self, nb: NotebookNode, resources: Any = None, km: Any = None):
         pristine = copy.deepcopy(nb.cells)
@@ -125,7 +176,32 @@ class RobustExecute(Execute):
                     skipped[index] = reason
         for index, reason in skipped.items():
             nb.cells[index].outputs = [aborted_output(reason)]
+        if self.prestart_kernel:
+            self._start_spare()
         return nb, self.resources
+
+    def _start_spare(self) -> None:
+        """Запустить ядро для следующей работы; оно грузится, пока мы пишем оценки."""
+        from nbclient import NotebookClient
+
+        _Spare.shutdown()
+        _Spare.folder = tempfile.mkdtemp(prefix="course-kernel-")
+        NotebookClient.__init__(self, self.nb, None)
+        try:  # то же, что делает setup_kernel: те же аргументы ядра и окружение
+            self.create_kernel_manager()
+            self.start_new_kernel(cwd=_Spare.folder)
+        except Exception:  # noqa: BLE001 — не вышло заранее: следующий ноутбук запустит сам
+            self.km = None
+            return
+        _Spare.km, self.km = self.km, None
+
+    def _take_spare(self, resources: Any) -> None:
+        """Взять запасное ядро (если есть) и перевести его в папку работы."""
+        km = _Spare.take()
+        if km is None:
+            return
+        self.km, self.owns_km = km, True
+        self._spare_cwd = (resources or {}).get("metadata", {}).get("path") or None
 
     def _run_once(self, nb, resources, skipped, started) -> tuple[int, str] | None:
         """Выполнить ноутбук, пропуская `skipped`; вернуть (ячейка, причина) при срыве."""
@@ -134,9 +210,18 @@ class RobustExecute(Execute):
         NotebookClient.__init__(self, nb, None)
         self.reset_execution_trackers()
         self._check_assign_resources(resources)
+        self._spare_cwd = None
+        if self.prestart_kernel:
+            self._take_spare(resources)
         try:
             with self.setup_kernel():
                 self.wait_for_reply(self.kc.kernel_info())
+                if self._spare_cwd:
+                    moved = self.kc.execute(
+                        f"import os as _os; _os.chdir({self._spare_cwd!r}); del _os",
+                        silent=True, store_history=False,
+                    )
+                    self.wait_for_reply(moved)
                 for index, cell in enumerate(self.nb.cells):
                     if cell.cell_type != "code" or index in skipped:
                         continue

@@ -1,12 +1,15 @@
 """`course grade`: оценить класс параллельно, не теряя ни одной работы.
 
 Как устроено (и почему):
-- каждую работу оценивает отдельный процесс-работник со своей *копией* базы оценок, а в
-  общую базу пишет только главный процесс — по одной транзакции на студента. SQLite не
-  любит одновременных писателей, а так их просто нет;
+- работу оценивает процесс-работник (их `--jobs`, живут весь запуск) со своей *копией* базы
+  оценок, а в общую базу пишет только главный процесс — по одной транзакции на студента.
+  SQLite не любит одновременных писателей, а так их просто нет;
 - работник запускает настоящий `nbgrader autograde` с `RobustExecute` (см. executor.py) и
-  `generate_feedback`, возвращает баллы и причины одной строкой JSON;
-- после работника убиваются все процессы, которые он (и ядро) успели породить;
+  `generate_feedback` и возвращает баллы и причины по каналу; nbgrader он импортирует один
+  раз, а ядро для следующей работы запускает заранее — работа платит за свои упражнения,
+  а не за запуск Python и ядра;
+- после каждой работы убиваются все процессы, которые работник и ядро успели породить
+  (кроме запасного ядра); зависший или умерший работник убивается целиком и заменяется;
 - битый JSON, пропавший или переименованный ноутбук — 0 и причина, без запуска ядра;
 - изменённые или удалённые закрытые ячейки восстанавливаются из исходника, и это
   записывается в причины; сданные файлы не меняются (проверяется хешем до и после);
@@ -20,10 +23,10 @@ import csv
 import hashlib
 import json
 import os
+import queue
 import shutil
-import subprocess
-import sys
 import tempfile
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import asdict, dataclass, field
@@ -175,23 +178,24 @@ def tampering(release: Path, folder: Path, notebooks: list[str]) -> list[str]:
 # ---------------------------------------------------------------- работник
 
 
-def worker_main(request_file: str) -> int:
-    """Оценить одну работу в этом процессе; напечатать JSON с итогом последней строкой."""
+def grade_submission(request: dict) -> dict:
+    """Оценить одну работу в этом процессе (с копией базы из запроса); вернуть итог."""
     import nbformat
     from nbgrader.api import Gradebook
     from nbgrader.apps import NbGraderAPI
     from traitlets.config import Config
 
-    request = json.loads(Path(request_file).read_text(encoding="utf-8"))
     config = Config(request["config"])
     student, assignment = request["student"], request["assignment"]
+    private_db = Path(request["workdir"]) / "gradebook.db"
+    shutil.copy(request["template_db"], private_db)
+    config.merge(Config({"CourseDirectory": {"db_url": f"sqlite:///{private_db}"}}))
     api = NbGraderAPI(config=config)
     outcome: dict[str, Any] = {"scores": {}, "max": {}, "reasons": [], "needs_manual": []}
     result = api.autograde(assignment, student)
     if not result["success"]:
         outcome["error"] = (result.get("error") or result.get("log") or "").strip()[-2000:]
-    db = config["CourseDirectory"]["db_url"]
-    with Gradebook(db) as gb:
+    with Gradebook(f"sqlite:///{private_db}") as gb:
         submission = gb.find_submission(assignment, student)
         for nb in submission.notebooks:
             for grade in nb.grades:
@@ -213,53 +217,130 @@ def worker_main(request_file: str) -> int:
         feedback = api.generate_feedback(assignment, student)
         if not feedback["success"]:
             outcome["reasons"].append("отзыв не сформирован: " + str(feedback.get("error"))[-300:])
-    print(json.dumps(outcome, ensure_ascii=False))
-    return 0
+    return outcome
 
 
-def run_worker(config, assignment: str, student: str, template_db: Path, wall_limit: float) -> dict:
-    """Запустить работника в отдельном процессе с копией базы; убрать все его процессы."""
-    from traitlets.config import Config
+def serve(conn: Any, log_path: str) -> None:
+    """Работник: ждёт запросы по каналу, оценивает по одной работе, отвечает итогом.
 
-    with tempfile.TemporaryDirectory(prefix=f"course-grade-{student}-") as tmp:
-        private_db = Path(tmp) / "gradebook.db"
-        shutil.copy(template_db, private_db)
-        cfg = Config(config)
-        over = Config()
-        over.CourseDirectory.db_url = f"sqlite:///{private_db}"
-        cfg.merge(over)
-        request = Path(tmp) / "request.json"
-        request.write_text(
-            json.dumps({"config": _plain(cfg), "student": student, "assignment": assignment}),
-            encoding="utf-8",
-        )
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "course.grader", str(request)],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True,
-            cwd=tmp,
-        )
+    nbgrader импортируется один раз на работника, а ядро для следующей работы запускается
+    заранее (RobustExecute.prestart_kernel); pid этого ядра уходит родителю вместе с итогом,
+    чтобы уборка после работы его не тронула. Вывод ядер и nbgrader — в журнал `log_path`.
+    """
+    import traceback
+    import warnings
+
+    os.setsid()  # своя группа процессов: Ctrl-C в терминале достаётся только родителю
+    log = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    os.dup2(log, 1)
+    os.dup2(log, 2)
+    warnings.filterwarnings("ignore", module=r"nbgrader(\.|$)")
+    from nbgrader.apps import NbGraderAPI  # noqa: F401 — импорт один раз, до первой работы
+
+    from course.executor import shutdown_spare_kernel, spare_kernel_pid
+
+    try:
+        while True:
+            try:
+                request = conn.recv()
+            except EOFError:
+                break
+            if request is None:
+                break
+            try:
+                outcome = grade_submission(request)
+            except Exception:  # noqa: BLE001 — сбой проверки одной работы, а не всего класса
+                outcome = {"failed": "сбой проверки: " + traceback.format_exc().strip()[-500:]}
+            outcome["spare_pid"] = spare_kernel_pid()
+            conn.send(outcome)
+    finally:
+        shutdown_spare_kernel()
+
+
+class Worker:
+    """Долгоживущий процесс-работник и всё, что нужно, чтобы он не подвёл класс.
+
+    Одна работа за раз; пока она идёт, запоминаем потомков работника, а после неё убиваем
+    всех, кроме ядра, запущенного заранее для следующей. Работник завис или умер — убиваем
+    его дерево процессов целиком, работа получает причину, а на её место встаёт новый.
+    """
+
+    def __init__(self, folder: Path, number: int) -> None:
+        self.folder, self.number = folder, number
+        self.log = folder / f"worker-{number}.log"
+        self.proc: Any = None
+        self.conn: Any = None
+        self._log_from = 0
+
+    def _start(self) -> None:
+        import multiprocessing
+
+        context = multiprocessing.get_context("spawn")  # без fork: чистый процесс без потоков родителя
+        self.conn, child = context.Pipe()
+        self.proc = context.Process(target=serve, args=(child, str(self.log)), daemon=True,
+                                    name=f"course-grade-{self.number}")
+        self.proc.start()
+        child.close()
+
+    def grade(self, request: dict, wall_limit: float, stop: Any) -> dict:
+        if self.proc is None or not self.proc.is_alive():
+            self._start()
+        self._log_from = self.log.stat().st_size if self.log.exists() else 0
+        self.conn.send(request)
         seen: dict[int, float] = {}
         deadline = time.monotonic() + wall_limit
-        while proc.poll() is None and time.monotonic() < deadline:
-            _remember_descendants(proc.pid, seen)
-            time.sleep(0.5)
-        timed_out = proc.poll() is None
-        kill_process_tree(proc.pid)
-        _kill_remembered(seen)
-        out, err = proc.communicate()
-        lines = [line for line in out.splitlines() if line.startswith("{")]
-        if timed_out or not lines:
-            why = (
-                f"проверка работы не уложилась в {wall_limit:.0f} с"
-                if timed_out
-                else "процесс проверки завершился без итога: " + err.strip()[-300:]
-            )
-            return {"failed": why}
-        return json.loads(lines[-1])
+        outcome = None
+        why = ""
+        while outcome is None:
+            if self.conn.poll(0.25):
+                try:
+                    outcome = self.conn.recv()
+                except (EOFError, OSError):
+                    why = "процесс проверки завершился без итога"
+                    break
+            elif not self.proc.is_alive():
+                why = "процесс проверки завершился без итога"
+                break
+            elif time.monotonic() > deadline:
+                why = f"проверка работы не уложилась в {wall_limit:.0f} с"
+                break
+            elif stop.is_set():
+                why = "проверка остановлена (Ctrl-C)"
+                break
+            _remember_descendants(self.proc.pid, seen)
+        if outcome is None:
+            self.close(kill=True)
+            _kill_remembered(seen)
+            return {"failed": f"{why}: {self._log_tail()}" if self._log_tail() else why}
+        spare = outcome.pop("spare_pid", None)
+        _kill_remembered({pid: t for pid, t in seen.items() if pid != spare})
+        return outcome
+
+    def _log_tail(self) -> str:
+        try:
+            with self.log.open("rb") as fh:
+                fh.seek(self._log_from)
+                return fh.read().decode("utf-8", errors="replace").strip()[-300:]
+        except OSError:
+            return ""
+
+    def close(self, kill: bool = False) -> None:
+        if self.proc is None:
+            return
+        if not kill:
+            try:
+                self.conn.send(None)
+                self.proc.join(timeout=15)
+            except (OSError, BrokenPipeError):
+                pass
+        kill_process_tree(self.proc.pid)
+        self.proc.join(timeout=5)
+        self.conn.close()
+        self.proc = self.conn = None
 
 
 def _plain(config) -> dict:
-    """Config traitlets → обычный dict для JSON (значения конфигурации курса — простые типы)."""
+    """Config traitlets → обычный dict (значения конфигурации курса — простые типы)."""
     return json.loads(json.dumps(config, default=str))
 
 
@@ -311,6 +392,7 @@ def grade_class(
 ) -> list[StudentResult]:
     """Оценить всех студентов из submitted/; вернуть итоги (и записать CSV и базу)."""
     from tqdm import tqdm
+    from traitlets.config import Config
 
     from course.release import ensure_tools_on_path
 
@@ -340,39 +422,64 @@ def grade_class(
             continue
         todo.append((student, stamp, tampering(layout.notebooks / assignment, folder, notebooks)))
     wall_limit = float(config.RobustExecute.get("notebook_timeout", 300)) * len(notebooks) + 120
-    with tempfile.TemporaryDirectory() as tmp:
+    with tempfile.TemporaryDirectory(prefix="course-grade-") as tmp:
         template = Path(tmp) / "template.db"
         shutil.copy(db, template)
-        jobs = max(1, jobs or available_cores())
-        bar = tqdm(total=len(todo), disable=not progress, desc=f"оценка {assignment}", unit="работа")
-        with ThreadPoolExecutor(max_workers=jobs) as pool:
-            futures = {
-                pool.submit(run_worker, config, assignment, s, template, wall_limit): (s, d, t)
-                for s, d, t in todo
-            }
+        jobs = max(1, min(jobs or available_cores(), len(todo) or 1))
+        worker_config = Config(config)
+        worker_config.merge(Config({"RobustExecute": {"prestart_kernel": True}}))
+        plain_config = _plain(worker_config)
+        idle: queue.Queue[Worker] = queue.Queue()
+        for number in range(jobs):
+            idle.put(Worker(Path(tmp), number))
+        stop = threading.Event()
+
+        def grade_one(student: str) -> dict:
+            worker = idle.get()
             try:
-                for future in as_completed(futures):
-                    student, stamp, notes = futures[future]
-                    outcome = future.result()
-                    result = to_result(student, stamp, notes, outcome)
-                    before = digest(submitted / student / assignment)
-                    if before != stamp:
-                        result.reasons.append("ВНИМАНИЕ: сданные файлы изменились во время проверки")
-                    record(db, assignment, result)
-                    results[student] = result
-                    state[student] = asdict(result)
-                    state_file.write_text(json.dumps(state, ensure_ascii=False, indent=1))
-                    bar.update()
-            except KeyboardInterrupt:
-                for future in futures:
-                    future.cancel()
-                raise
+                workdir = Path(tmp) / f"work-{student}"
+                workdir.mkdir()
+                request = {"config": plain_config, "student": student, "assignment": assignment,
+                           "template_db": str(template), "workdir": str(workdir)}
+                return worker.grade(request, wall_limit, stop)
             finally:
-                bar.close()
-                state_file.write_text(json.dumps(state, ensure_ascii=False, indent=1))
+                idle.put(worker)
+
+        bar = tqdm(total=len(todo), disable=not progress, desc=f"оценка {assignment}", unit="работа")
+        pool = ThreadPoolExecutor(max_workers=jobs)
+        futures = {pool.submit(grade_one, s): (s, d, t) for s, d, t in todo}
+        try:
+            for future in as_completed(futures):
+                student, stamp, notes = futures[future]
+                result = to_result(student, stamp, notes, future.result())
+                if digest(submitted / student / assignment) != stamp:
+                    result.reasons.append("ВНИМАНИЕ: сданные файлы изменились во время проверки")
+                record(db, assignment, result)
+                results[student] = result
+                state[student] = asdict(result)
+                _write_state(state_file, state)
+                bar.update()
+        except BaseException:  # Ctrl-C: оценённое сохранено, остальное — при следующем запуске
+            stop.set()
+            for future in futures:
+                future.cancel()
+            raise
+        finally:
+            pool.shutdown(wait=True)
+            bar.close()
+            _write_state(state_file, state)
+            while not idle.empty():
+                idle.get().close(kill=stop.is_set())
     ordered = [results[s] for s in students]
     write_csv(root / f"grades-{assignment}.csv", assignment, ordered)
     return ordered
+
+
+def _write_state(path: Path, state: dict) -> None:
+    """Состояние пишется целиком во временный файл и подменяется: Ctrl-C не оставит половину."""
+    partial = path.with_suffix(".tmp")
+    partial.write_text(json.dumps(state, ensure_ascii=False, indent=1), encoding="utf-8")
+    os.replace(partial, path)
 
 
 def to_result(student: str, stamp: str, notes: list[str], outcome: dict) -> StudentResult:
@@ -410,11 +517,3 @@ def summary(results: list[StudentResult]) -> str:
         lines.append(f"{r.student:20} {r.total:>4g}/{best:<3g}  {'; '.join(r.reasons)}")
     lines.append(f"оценено: {graded}; ноль с причиной: {zero}; не удалось оценить: {failed}")
     return "\n".join(lines)
-
-
-if __name__ == "__main__":
-    import warnings
-
-    warnings.filterwarnings("ignore", module=r"nbgrader(\.|$)")
-    os.environ.setdefault("PYTHONUNBUFFERED", "1")
-    sys.exit(worker_main(sys.argv[1]))
