@@ -75,8 +75,8 @@ class SlowAPI:
         self._rng = random.Random(seed)
         self._server = _Server(("127.0.0.1", port), _make_handler(self))
         self._server.daemon_threads = True
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, name="slow-api", daemon=True
+        self._thread = threading.Thread(  # частый опрос: stop() не ждёт полсекунды
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, name="slow-api", daemon=True
         )
         self._thread.start()
 
