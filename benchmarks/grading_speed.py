@@ -5,12 +5,16 @@
     .venv/bin/python benchmarks/grading_speed.py [--students 30]
 
 Класс: половина — решения, половина — заготовки темы 01 (как в tests/badsubmissions.py).
-Печатает секунды на работу и отношения.
+Печатает секунды на работу и отношения, а ещё «нижнюю границу»: запуск ядра плюс время самих
+упражнений (ячейки решений и тестов, со скрытыми) — то, без чего оценить работу нельзя.
+Цели (issue 3): `--jobs 2` быстрее стока в ≥ 1.8 раза; работа при `--jobs 1` стоит не больше
+1.5 × нижней границы.
 """
 
 from __future__ import annotations
 
 import argparse
+import copy
 import os
 import shutil
 import subprocess
@@ -37,6 +41,48 @@ def build_class(root: Path, students: int) -> None:
     for i in range(students - 2):
         source = "good" if i % 2 else "stub"
         shutil.copytree(root / "submitted" / source, root / "submitted" / f"s{i:03d}")
+
+
+def graded_cells_time(nb, kernel_start: list[float]) -> float:
+    """Выполнить ноутбук как под проверкой; вернуть время ячеек с решениями и тестами."""
+    from nbclient import NotebookClient
+
+    client = NotebookClient(nb, timeout=60, kernel_name="python3", allow_errors=True,
+                            resources={"metadata": {"path": str(ROOT / "solutions" / ASSIGNMENT)}})
+    spent = 0.0
+    start = time.perf_counter()
+    with client.setup_kernel():
+        kernel_start.append(time.perf_counter() - start)
+        for index, cell in enumerate(nb.cells):
+            if cell.cell_type != "code":
+                continue
+            meta = cell.metadata.get("nbgrader", {})
+            began = time.perf_counter()
+            client.execute_cell(cell, index)
+            if meta.get("solution") or meta.get("grade"):
+                spent += time.perf_counter() - began
+    return spent
+
+
+def floor_per_submission(students: int) -> tuple[float, float, float]:
+    """(запуск ядра, упражнения решения, упражнения заготовки) — среднее по трём прогонам."""
+    import nbformat
+
+    os.environ["NBGRADER_EXECUTION"] = "autograde"
+    solution = nbformat.read(ROOT / "solutions" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb", as_version=4)
+    released = nbformat.read(ROOT / "notebooks" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb", as_version=4)
+    stubs = {c.metadata["nbgrader"]["grade_id"]: c.source for c in released.cells
+             if c.metadata.get("nbgrader", {}).get("solution")}
+    stub = copy.deepcopy(solution)
+    for cell in stub.cells:
+        grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
+        if grade_id in stubs:
+            cell.source = stubs[grade_id]
+    starts: list[float] = []
+    good = [graded_cells_time(copy.deepcopy(solution), starts) for _ in range(3)]
+    bad = [graded_cells_time(copy.deepcopy(stub), starts) for _ in range(3)]
+    del os.environ["NBGRADER_EXECUTION"]
+    return sum(starts) / len(starts), sum(good) / len(good), sum(bad) / len(bad)
 
 
 def stock(root: Path) -> float:
@@ -79,6 +125,10 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--students", type=int, default=30)
     n = parser.parse_args().students
+    kernel, good, bad = floor_per_submission(n)
+    floor = kernel + (good + bad) / 2  # в классе поровну решений и заготовок
+    print(f"нижняя граница: ядро {kernel:.2f} с + упражнения (решение {good:.2f} с, заготовка "
+          f"{bad:.2f} с) = {floor:.2f} с на работу в среднем", flush=True)
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         build_class(root, n)
@@ -90,7 +140,9 @@ def main() -> None:
     base = times["stock nbgrader autograde"]
     print(f"{n} работ темы {ASSIGNMENT}, ядер: {os.cpu_count()}")
     for name, seconds in times.items():
-        print(f"{name:28} {seconds:7.1f} с  {seconds / n:5.2f} с/работа  ×{base / seconds:4.2f} к стоку")
+        print(f"{name:28} {seconds:7.1f} с  {seconds / n:5.2f} с/работа  ×{base / seconds:4.2f} к стоку"
+              f"  {seconds / n / floor:4.2f} нижней границы")
+    print("цели: --jobs 2 быстрее стока ≥ 1.8×; --jobs 1 ≤ 1.5 нижней границы")
 
 
 if __name__ == "__main__":

@@ -4,15 +4,19 @@
 from __future__ import annotations
 
 import csv
+import json
+import os
 import shutil
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import psutil
 import pytest
 from badsubmissions import ASSIGNMENT, CASES, NOTEBOOK, make_submission
-from conftest import LAYOUT
+from conftest import LAYOUT, ROOT
 
 from course.cli import main
 from course.grader import digest, grade_class
@@ -122,3 +126,70 @@ def test_check_explains_bad_input(tmp_path, capsys) -> None:
     assert "не читается" in capsys.readouterr().err
     assert main(["check", str(tmp_path / "absent.ipynb")]) == 2
     assert "нет файла" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_ctrl_c_keeps_gradebook_consistent_and_next_run_resumes(tmp_path) -> None:
+    """Ctrl-C посреди класса: процессы работ убраны, база цела, новый запуск доделывает остальное."""
+    students = ["good", "s1", "s2", "s3", "s4"]
+    make_submission(tmp_path, "good", LAYOUT.solutions, LAYOUT.notebooks)
+    for clone in students[1:]:
+        shutil.copytree(tmp_path / "submitted" / "good", tmp_path / "submitted" / clone)
+    state = tmp_path / f".course-grade-state-{ASSIGNMENT}.json"
+    env = dict(os.environ, PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "course.cli", "grade", ASSIGNMENT, "--course-dir", str(tmp_path),
+         "--jobs", "1"],
+        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        start_new_session=True,  # как в терминале: Ctrl-C получает группа процессов команды
+    )
+    family: dict[int, float] = {}
+    deadline = time.monotonic() + 240
+    while time.monotonic() < deadline and proc.poll() is None:
+        for child in _children(proc.pid):
+            family.setdefault(child.pid, child.create_time())
+        if state.exists() and json.loads(state.read_text(encoding="utf-8")):
+            break
+        time.sleep(0.2)
+    assert proc.poll() is None, "класс оценился раньше, чем успели нажать Ctrl-C"
+    os.killpg(proc.pid, signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err[-2000:]
+    assert "повторный запуск продолжит" in err
+    alive = [pid for pid, created in family.items() if _same_process(pid, created)]
+    assert not alive, f"после Ctrl-C остались процессы проверки: {alive}"
+
+    done = json.loads(state.read_text(encoding="utf-8"))
+    assert 1 <= len(done) < len(students)
+    export = subprocess.run(
+        [str(Path(sys.executable).parent / "nbgrader"), "export", "--to", str(tmp_path / "x.csv"),
+         f"--CourseDirectory.db_url=sqlite:///{tmp_path / 'gradebook.db'}"],
+        cwd=tmp_path, capture_output=True, text=True, timeout=120,
+    )
+    assert export.returncode == 0, export.stderr[-2000:]
+    graded = {r["student_id"]: float(r["score"]) for r in csv.DictReader((tmp_path / "x.csv").open())}
+    assert all(graded[s] == 8 for s in done), graded
+
+    stamps = {s: (tmp_path / "autograded" / s / ASSIGNMENT / NOTEBOOK).stat().st_mtime_ns for s in done}
+    again = grade_class(LAYOUT, ASSIGNMENT, jobs=2, course_dir=tmp_path, progress=False)
+    assert {r.student: r.total for r in again} == dict.fromkeys(students, 8)
+    letters = [tmp_path / "feedback" / s / ASSIGNMENT / "01-basics.html" for s in students]
+    assert all(p.exists() for p in letters), "отзывы, прерванные Ctrl-C, не дописаны"
+    for student, stamp in stamps.items():
+        now = (tmp_path / "autograded" / student / ASSIGNMENT / NOTEBOOK).stat().st_mtime_ns
+        assert now == stamp, f"{student} оценён заново, хотя был оценён до Ctrl-C"
+
+
+def _children(pid: int) -> list[psutil.Process]:
+    try:
+        return psutil.Process(pid).children(recursive=True)
+    except psutil.Error:
+        return []
+
+
+def _same_process(pid: int, created: float) -> bool:
+    try:
+        proc = psutil.Process(pid)
+        return proc.create_time() == created and proc.status() != psutil.STATUS_ZOMBIE
+    except psutil.Error:
+        return False

@@ -55,7 +55,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"course: ошибка: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print("course: прервано; файлы не изменены", file=sys.stderr)
+        if args.command == "grade":
+            print("course: прервано; оценённые работы сохранены в базе, повторный запуск "
+                  "продолжит с места остановки", file=sys.stderr)
+        else:
+            print("course: прервано; файлы не изменены", file=sys.stderr)
         return 130
     parser.error(f"неизвестная команда {args.command!r}")
     return 2

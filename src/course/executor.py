@@ -10,8 +10,8 @@ SIGINT; `gevent.monkey.patch_all()` в ядре). `RobustExecute` заменяе
 - после такой ячейки ядро перезапускается, и ноутбук выполняется заново *без* неё: остальные
   упражнения всё равно оцениваются; в ячейку пишется причина по-русски;
 - общий лимит на ноутбук: что не успело выполниться, помечается, а не ждёт вечно;
-- `prestart_kernel`: следующее ядро запускается заранее, сразу после ноутбука, и грузится,
-  пока nbgrader пишет оценки и отзыв (так работает `course grade`): класс не ждёт запуска
+- `prestart_kernel`: ядро для следующего ноутбука запускается, как только готово ядро этого,
+  и грузится, пока этот выполняется (так работает `course grade`): класс не ждёт запуска
   ядра на каждую работу. Запасное ядро стартует в пустой папке и перед ноутбуком переходит
   в папку работы; у каждой работы ядро всё равно своё, свежее.
 
@@ -176,29 +176,34 @@ class RobustExecute(Execute):
                     skipped[index] = reason
         for index, reason in skipped.items():
             nb.cells[index].outputs = [aborted_output(reason)]
-        if self.prestart_kernel:
-            self._start_spare()
         return nb, self.resources
 
     def _start_spare(self) -> None:
-        """Запустить ядро для следующей работы; оно грузится, пока мы пишем оценки."""
-        from nbclient import NotebookClient
+        """Запустить ядро для следующей работы: оно грузится, пока идёт эта."""
+        from jupyter_core.utils import run_sync
 
         _Spare.shutdown()
         _Spare.folder = tempfile.mkdtemp(prefix="course-kernel-")
-        NotebookClient.__init__(self, self.nb, None)
-        try:  # то же, что делает setup_kernel: те же аргументы ядра и окружение
-            self.create_kernel_manager()
-            self.start_new_kernel(cwd=_Spare.folder)
+        arguments = list(self.extra_arguments)  # те же аргументы, что у ядра этой работы
+        if self.ipython_hist_file and not any(a.startswith("--HistoryManager.hist_file") for a in arguments):
+            arguments.append(f"--HistoryManager.hist_file={self.ipython_hist_file}")
+        named = {"kernel_name": self.kernel_name} if self.kernel_name else {}
+        km = self.kernel_manager_class(config=self.config, **named)
+        try:  # окружение — текущее: под nbgrader в нём уже NBGRADER_EXECUTION
+            run_sync(km.start_kernel)(extra_arguments=arguments, cwd=_Spare.folder)
         except Exception:  # noqa: BLE001 — не вышло заранее: следующий ноутбук запустит сам
-            self.km = None
             return
-        _Spare.km, self.km = self.km, None
+        _Spare.km = km
 
     def _take_spare(self, resources: Any) -> None:
         """Взять запасное ядро (если есть) и перевести его в папку работы."""
         km = _Spare.take()
         if km is None:
+            return
+        wanted = self.kernel_name or self.nb.metadata.get("kernelspec", {}).get("name") or km.kernel_name
+        if km.kernel_name != wanted:  # ноутбук на другом ядре: запасное не годится
+            _Spare.km = km
+            _Spare.shutdown()
             return
         self.km, self.owns_km = km, True
         self._spare_cwd = (resources or {}).get("metadata", {}).get("path") or None
@@ -216,6 +221,8 @@ class RobustExecute(Execute):
         try:
             with self.setup_kernel():
                 self.wait_for_reply(self.kc.kernel_info())
+                if self.prestart_kernel:
+                    self._start_spare()
                 if self._spare_cwd:
                     moved = self.kc.execute(
                         f"import os as _os; _os.chdir({self._spare_cwd!r}); del _os",

@@ -5,9 +5,10 @@
   оценок, а в общую базу пишет только главный процесс — по одной транзакции на студента.
   SQLite не любит одновременных писателей, а так их просто нет;
 - работник запускает настоящий `nbgrader autograde` с `RobustExecute` (см. executor.py) и
-  `generate_feedback` и возвращает баллы и причины по каналу; nbgrader он импортирует один
-  раз, а ядро для следующей работы запускает заранее — работа платит за свои упражнения,
-  а не за запуск Python и ядра;
+  возвращает баллы и причины по каналу; nbgrader он импортирует один раз, а ядро для
+  следующей работы запускает заранее — работа платит за свои упражнения, а не за запуск
+  Python и ядра. Отзыв (`generate_feedback`) пишет главный процесс, пока работники заняты
+  следующими; прерванный до отзыва запуск допишет его в следующий раз;
 - после каждой работы убиваются все процессы, которые работник и ядро успели породить
   (кроме запасного ядра); зависший или умерший работник убивается целиком и заменяется;
 - битый JSON, пропавший или переименованный ноутбук — 0 и причина, без запуска ядра;
@@ -213,11 +214,24 @@ def grade_submission(request: dict) -> dict:
             for out in cell.get("outputs", []):
                 if out.get("ename") == ABORTED:
                     outcome["reasons"].append(f"{grade_id}: {out.get('evalue')}")
-    if result["success"]:
-        feedback = api.generate_feedback(assignment, student)
-        if not feedback["success"]:
-            outcome["reasons"].append("отзыв не сформирован: " + str(feedback.get("error"))[-300:])
     return outcome
+
+
+def write_feedback(config, assignment: str, student: str) -> str | None:
+    """Отзыв студенту (HTML без скрытых тестов) по общей базе; вернуть причину, если не вышло."""
+    from nbgrader.apps import NbGraderAPI
+
+    try:
+        done = NbGraderAPI(config=config).generate_feedback(assignment, student)
+    except Exception as exc:  # noqa: BLE001 — отзыв одного студента не должен остановить класс
+        return f"отзыв не сформирован: {type(exc).__name__}: {exc}"[:300]
+    if done["success"]:
+        return None
+    return "отзыв не сформирован: " + str(done.get("error") or done.get("log"))[-300:]
+
+
+def feedback_missing(feedback: Path, student: str, assignment: str, notebooks: list[str]) -> bool:
+    return not all((feedback / student / assignment / f"{name}.html").exists() for name in notebooks)
 
 
 def serve(conn: Any, log_path: str) -> None:
@@ -398,7 +412,7 @@ def grade_class(
 
     ensure_tools_on_path()
     config = load_config(layout, course_dir, cell_timeout)
-    root, submitted, _, db = course_paths(config)
+    root, submitted, feedback, db = course_paths(config)
     if not submitted.is_dir():
         raise FileNotFoundError(f"нет папки с работами {submitted}")
     students = sorted(p.name for p in submitted.iterdir() if p.is_dir())
@@ -407,12 +421,16 @@ def grade_class(
     state = json.loads(state_file.read_text(encoding="utf-8")) if state_file.exists() else {}
     results: dict[str, StudentResult] = {}
     todo = []
+    late_feedback: list[str] = []
     for student in students:
         folder = submitted / student / assignment
         stamp = digest(folder) if folder.is_dir() else "absent"
         previous = state.get(student)
         if previous and previous["digest"] == stamp and not force:
             results[student] = StudentResult(**previous)
+            graded = results[student].status == "graded"
+            if graded and feedback_missing(feedback, student, assignment, notebooks):
+                late_feedback.append(student)  # прервали до отзыва (Ctrl-C): дописать
             continue
         problems = precheck(folder, notebooks)
         if problems:
@@ -427,7 +445,9 @@ def grade_class(
         shutil.copy(db, template)
         jobs = max(1, min(jobs or available_cores(), len(todo) or 1))
         worker_config = Config(config)
-        worker_config.merge(Config({"RobustExecute": {"prestart_kernel": True}}))
+        worker_config.merge(
+            Config({"RobustExecute": {"prestart_kernel": True, "shutdown_kernel": "immediate"}})
+        )
         plain_config = _plain(worker_config)
         idle: queue.Queue[Worker] = queue.Queue()
         for number in range(jobs):
@@ -447,6 +467,10 @@ def grade_class(
 
         bar = tqdm(total=len(todo), disable=not progress, desc=f"оценка {assignment}", unit="работа")
         pool = ThreadPoolExecutor(max_workers=jobs)
+        # Отзывы пишет главный процесс (по общей базе), пока работники оценивают следующих:
+        # HTML отзыва — почти секунда процессора, и работник её не ждёт.
+        writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="course-feedback")
+        letters = {writer.submit(write_feedback, config, assignment, s): s for s in late_feedback}
         futures = {pool.submit(grade_one, s): (s, d, t) for s, d, t in todo}
         try:
             for future in as_completed(futures):
@@ -458,14 +482,23 @@ def grade_class(
                 results[student] = result
                 state[student] = asdict(result)
                 _write_state(state_file, state)
+                if result.status == "graded":
+                    letters[writer.submit(write_feedback, config, assignment, student)] = student
                 bar.update()
+            for letter in as_completed(letters):
+                problem = letter.result()
+                if problem:
+                    student = letters[letter]
+                    results[student].reasons.append(problem)
+                    state[student] = asdict(results[student])
         except BaseException:  # Ctrl-C: оценённое сохранено, остальное — при следующем запуске
             stop.set()
-            for future in futures:
+            for future in [*futures, *letters]:
                 future.cancel()
             raise
         finally:
             pool.shutdown(wait=True)
+            writer.shutdown(wait=True, cancel_futures=True)
             bar.close()
             _write_state(state_file, state)
             while not idle.empty():
