@@ -124,11 +124,29 @@ def digest(folder: Path) -> str:
     return h.hexdigest()
 
 
-def precheck(folder: Path, notebooks: list[str]) -> list[str]:
-    """Причины, по которым работу нельзя запускать вовсе (пустой список — можно)."""
+def load_released(release: Path, notebooks: list[str]) -> dict[str, Any]:
+    """Выпущенные ноутбуки задания (что студент получил) — читаются один раз на класс."""
     import nbformat
 
-    problems = []
+    return {name: nbformat.read(release / f"{name}.ipynb", as_version=4)
+            for name in notebooks if (release / f"{name}.ipynb").exists()}
+
+
+def inspect_submission(
+    folder: Path, notebooks: list[str], released: dict[str, Any]
+) -> tuple[list[str], list[str]]:
+    """(причины не запускать работу вовсе, заметки о правке закрытых ячеек).
+
+    Битый JSON, пропавший или переименованный ноутбук — первое. Закрытые ячейки, которые
+    студент изменил или удалил, — второе (nbgrader их восстановит). Сравниваем с выпущенной
+    версией, а не с исходником: в исходнике у тестов есть скрытая часть, которой у студента
+    никогда не было.
+    """
+    import nbformat
+    from nbgrader.utils import compute_checksum
+
+    problems: list[str] = []
+    notes: list[str] = []
     present = sorted(p.name for p in folder.glob("*.ipynb")) if folder.is_dir() else []
     for name in notebooks:
         path = folder / f"{name}.ipynb"
@@ -138,33 +156,18 @@ def precheck(folder: Path, notebooks: list[str]) -> list[str]:
             problems.append(f"не найден ноутбук {name}.ipynb{hint}")
             continue
         try:
-            nbformat.read(path, as_version=4)
+            submitted = nbformat.read(path, as_version=4)
         except Exception as exc:  # noqa: BLE001 — любая порча файла даёт одну причину
             problems.append(f"ноутбук {name}.ipynb повреждён и не читается ({type(exc).__name__})")
-    return problems
-
-
-def tampering(release: Path, folder: Path, notebooks: list[str]) -> list[str]:
-    """Закрытые ячейки, которые студент изменил или удалил (nbgrader их восстановит).
-
-    Сравниваем с выпущенной версией (что студент получил), а не с исходником: в исходнике
-    у тестов есть скрытая часть, которой у студента никогда не было.
-    """
-    import nbformat
-    from nbgrader.utils import compute_checksum
-
-    notes = []
-    for name in notebooks:
-        given = release / f"{name}.ipynb"
-        if not given.exists():
             continue
-        submitted = nbformat.read(folder / f"{name}.ipynb", as_version=4)
+        if name not in released:
+            continue
         cells = {
             c.metadata["nbgrader"].get("grade_id"): c
             for c in submitted.cells
             if "nbgrader" in c.get("metadata", {})
         }
-        for original in nbformat.read(given, as_version=4).cells:
+        for original in released[name].cells:
             meta = original.metadata.get("nbgrader", {})
             if not meta.get("locked"):
                 continue
@@ -173,7 +176,7 @@ def tampering(release: Path, folder: Path, notebooks: list[str]) -> list[str]:
                 notes.append(f"ячейка {meta.get('grade_id')} удалена — восстановлена из задания")
             elif compute_checksum(cell) != compute_checksum(original):
                 notes.append(f"ячейка {meta.get('grade_id')} изменена — восстановлена из задания")
-    return notes
+    return problems, notes
 
 
 # ---------------------------------------------------------------- работник
@@ -286,7 +289,7 @@ class Worker:
         self.conn: Any = None
         self._log_from = 0
 
-    def _start(self) -> None:
+    def start(self) -> None:
         import multiprocessing
 
         context = multiprocessing.get_context("spawn")  # без fork: чистый процесс без потоков родителя
@@ -298,7 +301,7 @@ class Worker:
 
     def grade(self, request: dict, wall_limit: float, stop: Any) -> dict:
         if self.proc is None or not self.proc.is_alive():
-            self._start()
+            self.start()
         self._log_from = self.log.stat().st_size if self.log.exists() else 0
         self.conn.send(request)
         seen: dict[int, float] = {}
@@ -432,13 +435,8 @@ def grade_class(
             if graded and feedback_missing(feedback, student, assignment, notebooks):
                 late_feedback.append(student)  # прервали до отзыва (Ctrl-C): дописать
             continue
-        problems = precheck(folder, notebooks)
-        if problems:
-            results[student] = StudentResult(student, reasons=problems, status="zero", digest=stamp)
-            record(db, assignment, results[student])
-            state[student] = asdict(results[student])
-            continue
-        todo.append((student, stamp, tampering(layout.notebooks / assignment, folder, notebooks)))
+        todo.append((student, stamp))
+    released = load_released(layout.notebooks / assignment, notebooks)
     wall_limit = float(config.RobustExecute.get("notebook_timeout", 300)) * len(notebooks) + 120
     with tempfile.TemporaryDirectory(prefix="course-grade-") as tmp:
         template = Path(tmp) / "template.db"
@@ -450,18 +448,23 @@ def grade_class(
         )
         plain_config = _plain(worker_config)
         idle: queue.Queue[Worker] = queue.Queue()
-        for number in range(jobs):
-            idle.put(Worker(Path(tmp), number))
+        for number in range(jobs if todo else 0):
+            worker = Worker(Path(tmp), number)
+            worker.start()  # сразу: импорт nbgrader в работниках идёт, пока мы готовим остальное
+            idle.put(worker)
         stop = threading.Event()
 
         def grade_one(student: str) -> dict:
+            problems, notes = inspect_submission(submitted / student / assignment, notebooks, released)
+            if problems:  # запускать нечего: 0 и причина, без ядра
+                return {"zero": problems}
             worker = idle.get()
             try:
                 workdir = Path(tmp) / f"work-{student}"
                 workdir.mkdir()
                 request = {"config": plain_config, "student": student, "assignment": assignment,
                            "template_db": str(template), "workdir": str(workdir)}
-                return worker.grade(request, wall_limit, stop)
+                return {**worker.grade(request, wall_limit, stop), "notes": notes}
             finally:
                 idle.put(worker)
 
@@ -471,11 +474,11 @@ def grade_class(
         # HTML отзыва — почти секунда процессора, и работник её не ждёт.
         writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="course-feedback")
         letters = {writer.submit(write_feedback, config, assignment, s): s for s in late_feedback}
-        futures = {pool.submit(grade_one, s): (s, d, t) for s, d, t in todo}
+        futures = {pool.submit(grade_one, s): (s, d) for s, d in todo}
         try:
             for future in as_completed(futures):
-                student, stamp, notes = futures[future]
-                result = to_result(student, stamp, notes, future.result())
+                student, stamp = futures[future]
+                result = to_result(student, stamp, future.result())
                 if digest(submitted / student / assignment) != stamp:
                     result.reasons.append("ВНИМАНИЕ: сданные файлы изменились во время проверки")
                 record(db, assignment, result)
@@ -515,7 +518,10 @@ def _write_state(path: Path, state: dict) -> None:
     os.replace(partial, path)
 
 
-def to_result(student: str, stamp: str, notes: list[str], outcome: dict) -> StudentResult:
+def to_result(student: str, stamp: str, outcome: dict) -> StudentResult:
+    if "zero" in outcome:
+        return StudentResult(student, reasons=outcome["zero"], status="zero", digest=stamp)
+    notes = outcome.get("notes", [])
     if "failed" in outcome:
         return StudentResult(student, reasons=[*notes, outcome["failed"]], status="failed", digest=stamp)
     reasons = [*notes, *outcome.get("reasons", [])]
