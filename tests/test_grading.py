@@ -71,13 +71,7 @@ def test_outputs_csv_feedback_and_gradebook(graded_class) -> None:
     assert huge.stat().st_size < 2_000_000, "вывод в 10 МБ не обрезан"
     after = {p.name: digest(p) for p in (root / "submitted").iterdir()}
     assert after == before, "проверка изменила сданные файлы"
-    export = subprocess.run(
-        [str(Path(sys.executable).parent / "nbgrader"), "export", "--to", str(root / "stock.csv"),
-         f"--CourseDirectory.db_url=sqlite:///{root / 'gradebook.db'}"],
-        cwd=root, capture_output=True, text=True, timeout=120,
-    )
-    assert export.returncode == 0, export.stderr[-2000:]
-    stock = {r["student_id"]: float(r["score"]) for r in csv.DictReader((root / "stock.csv").open())}
+    stock = stock_export(root)
     assert stock["good"] == 8 and stock["stub"] == 0 and stock["os_exit"] == 5
 
 
@@ -142,6 +136,9 @@ def test_ctrl_c_keeps_gradebook_consistent_and_next_run_resumes(tmp_path) -> Non
          "--jobs", "1"],
         cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
         start_new_session=True,  # как в терминале: Ctrl-C получает группа процессов команды
+        # Работник pytest-xdist игнорирует SIGINT, а это наследуется: Python с игнорируемым
+        # SIGINT не ставит свой обработчик — вернём обычное поведение, как у терминала.
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     family: dict[int, float] = {}
     deadline = time.monotonic() + 240
@@ -161,13 +158,7 @@ def test_ctrl_c_keeps_gradebook_consistent_and_next_run_resumes(tmp_path) -> Non
 
     done = json.loads(state.read_text(encoding="utf-8"))
     assert 1 <= len(done) < len(students)
-    export = subprocess.run(
-        [str(Path(sys.executable).parent / "nbgrader"), "export", "--to", str(tmp_path / "x.csv"),
-         f"--CourseDirectory.db_url=sqlite:///{tmp_path / 'gradebook.db'}"],
-        cwd=tmp_path, capture_output=True, text=True, timeout=120,
-    )
-    assert export.returncode == 0, export.stderr[-2000:]
-    graded = {r["student_id"]: float(r["score"]) for r in csv.DictReader((tmp_path / "x.csv").open())}
+    graded = stock_export(tmp_path)
     assert all(graded[s] == 8 for s in done), graded
 
     stamps = {s: (tmp_path / "autograded" / s / ASSIGNMENT / NOTEBOOK).stat().st_mtime_ns for s in done}
@@ -178,6 +169,18 @@ def test_ctrl_c_keeps_gradebook_consistent_and_next_run_resumes(tmp_path) -> Non
     for student, stamp in stamps.items():
         now = (tmp_path / "autograded" / student / ASSIGNMENT / NOTEBOOK).stat().st_mtime_ns
         assert now == stamp, f"{student} оценён заново, хотя был оценён до Ctrl-C"
+
+
+def stock_export(root: Path) -> dict[str, float]:
+    """Баллы из базы через стоковый `nbgrader export`: база после нас годится nbgrader'у."""
+    export = subprocess.run(
+        [str(Path(sys.executable).parent / "nbgrader"), "export", "--to", str(root / "stock.csv"),
+         f"--CourseDirectory.db_url=sqlite:///{root / 'gradebook.db'}"],
+        cwd=root, capture_output=True, text=True, timeout=120,
+    )
+    assert export.returncode == 0, export.stderr[-2000:]
+    with (root / "stock.csv").open(encoding="utf-8") as fh:
+        return {r["student_id"]: float(r["score"]) for r in csv.DictReader(fh)}
 
 
 def _children(pid: int) -> list[psutil.Process]:
