@@ -156,7 +156,7 @@ class RobustExecute(Execute):
         config=True
     )
     prestart_kernel = Bool(
-        False, help="после ноутбука сразу запускать ядро для следующего (для course grade)"
+        False, help="как только ядро готово, запускать ядро для следующего ноутбука (для course grade)"
     ).tag(config=True)
 
     def preprocess(self, nb: NotebookNode, resources: Any = None, km: Any = None):

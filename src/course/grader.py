@@ -283,7 +283,7 @@ class Worker:
     """
 
     def __init__(self, folder: Path, number: int) -> None:
-        self.folder, self.number = folder, number
+        self.number = number
         self.log = folder / f"worker-{number}.log"
         self.proc: Any = None
         self.conn: Any = None
@@ -328,7 +328,8 @@ class Worker:
         if outcome is None:
             self.close(kill=True)
             _kill_remembered(seen)
-            return {"failed": f"{why}: {self._log_tail()}" if self._log_tail() else why}
+            tail = self._log_tail()
+            return {"failed": f"{why}: {tail}" if tail else why}
         spare = outcome.pop("spare_pid", None)
         _kill_remembered({pid: t for pid, t in seen.items() if pid != spare})
         return outcome
@@ -450,7 +451,7 @@ def grade_class(
         idle: queue.Queue[Worker] = queue.Queue()
         for number in range(jobs if todo else 0):
             worker = Worker(Path(tmp), number)
-            worker.start()  # сразу: импорт nbgrader в работниках идёт, пока мы готовим остальное
+            worker.start()  # сразу: nbgrader в работниках импортируется, пока главный процесс готовит запросы
             idle.put(worker)
         stop = threading.Event()
 
