@@ -29,6 +29,19 @@ def _inject(code: str, grade_id: str = "fetch_all") -> Callable[[Path], None]:
     return damage
 
 
+def _append(code: str, grade_id: str = "fetch_all") -> Callable[[Path], None]:
+    """Дописать код верхнего уровня в конец ячейки решения."""
+    def damage(folder: Path) -> None:
+        path = folder / NOTEBOOK
+        nb = nbformat.read(path, as_version=4)
+        for cell in nb.cells:
+            if cell.metadata.get("nbgrader", {}).get("grade_id") == grade_id:
+                cell.source += "\n" + code
+        nbformat.write(nb, path)
+
+    return damage
+
+
 def _add_cell(code: str) -> Callable[[Path], None]:
     def damage(folder: Path) -> None:
         path = folder / NOTEBOOK
@@ -54,6 +67,16 @@ def _delete_test_cell(folder: Path) -> None:
     nb.cells = [
         c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id") != "fetch_all_test"
     ]
+    nbformat.write(nb, path)
+
+
+def _tag_everything_demo(folder: Path) -> None:
+    """Тег demo на всех ячейках, включая тесты, и сломанный fetch_all: тесты всё равно идут."""
+    _inject("    raise RuntimeError('сломано')")(folder)
+    path = folder / NOTEBOOK
+    nb = nbformat.read(path, as_version=4)
+    for cell in nb.cells:
+        cell.metadata["tags"] = ["demo"]
     nbformat.write(nb, path)
 
 
@@ -89,8 +112,8 @@ CASES: dict[str, tuple[Callable[[Path], None] | None, dict[str, float], str | No
     "os_exit": (_inject("    import os\n    os._exit(3)"), NO_FETCH, "аварийно"),
     "segfault": (_inject("    import ctypes\n    ctypes.string_at(0)"), NO_FETCH, "аварийно"),
     "sys_exit": (_inject("    raise SystemExit(1)"), NO_FETCH, None),
-    "ignores_sigint": (
-        _lines("import signal", "signal.signal(signal.SIGINT, signal.SIG_IGN)", "while True:", "    pass"),
+    "ignores_sigint": (  # в главном потоке ядра, сразу при выполнении ячейки решения
+        _append("import signal\nsignal.signal(signal.SIGINT, signal.SIG_IGN)\nwhile True:\n    pass"),
         NO_FETCH, "не завершилась",
     ),
     "huge_output": (_add_cell("print('x' * 10_000_000)"), FULL, None),
@@ -109,6 +132,7 @@ CASES: dict[str, tuple[Callable[[Path], None] | None, dict[str, float], str | No
     "warning_on_stderr": (_inject("    import warnings\n    warnings.warn('шум в stderr')"), FULL, None),
     "tampered_test": (_edit_test_cell, FULL, "изменена"),
     "deleted_test": (_delete_test_cell, FULL, "удалена"),
+    "demo_tag_on_tests": (_tag_everything_demo, NO_FETCH, None),
     "corrupt_json": (_corrupt, ZERO, "повреждён"),
     "renamed": (_rename, ZERO, "не найден ноутбук 01-basics.ipynb"),
     "missing": (_remove, ZERO, "не найден ноутбук"),

@@ -10,7 +10,7 @@ import pytest
 from conftest import LAYOUT, ROOT
 
 from course.cli import main
-from course.release import CourseLayout, release_drift
+from course.release import CourseLayout, check_demo_cells, release_drift
 
 
 @pytest.mark.xdist_group("release")
@@ -96,3 +96,25 @@ def test_outside_a_course_says_where_to_run(tmp_path, capsys, monkeypatch):
     monkeypatch.chdir(tmp_path)
     assert main(["release"]) == 2
     assert "не найден корень курса" in capsys.readouterr().err
+
+
+def demo_notebook(*cells: tuple[str, bool]) -> nbformat.NotebookNode:
+    nb = nbformat.v4.new_notebook()
+    for source, demo in cells:
+        nb.cells.append(nbformat.v4.new_code_cell(source, metadata={"tags": ["demo"]} if demo else {}))
+    return nb
+
+
+def test_demo_cells_must_not_feed_the_rest() -> None:
+    """Демонстрация при проверке сводится к import: всё прочее из неё — ошибка автора курса."""
+    clean = demo_notebook(("import time\nstart = time.time()\nprint(start)", True),
+                          ("def f(start):\n    return time.time() - start", False),
+                          ("start = 0\nprint(start)", False))
+    assert check_demo_cells(Path("nb"), clean) == []
+    leaks = demo_notebook(("urls = [1, 2]", True), ("def f():\n    return urls", False))
+    assert "берёт urls из демонстрации (ячейка 1)" in check_demo_cells(Path("nb"), leaks)[0]
+    helper = demo_notebook(("def clocks():\n    pass", True))
+    assert "определяет clocks" in check_demo_cells(Path("nb"), helper)[0]
+    test = demo_notebook(("assert True", True))
+    test.cells[0].metadata["nbgrader"] = {"grade": True, "grade_id": "t", "points": 1}
+    assert "у решения или теста" in check_demo_cells(Path("nb"), test)[0]

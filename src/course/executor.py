@@ -10,6 +10,9 @@ SIGINT; `gevent.monkey.patch_all()` в ядре). `RobustExecute` заменяе
 - после такой ячейки ядро перезапускается, и ноутбук выполняется заново *без* неё: остальные
   упражнения всё равно оцениваются; в ячейку пишется причина по-русски;
 - общий лимит на ноутбук: что не успело выполниться, помечается, а не ждёт вечно;
+- от ячейки-демонстрации лекции (тег `demo_tag`, не решение и не тест) при проверке
+  выполняются только её import: класс не платит за повтор лекции, а модули, которые ячейка
+  ввела, остаются доступны решению студента; в отзыве у такой ячейки — пометка;
 - `prestart_kernel`: ядро для следующего ноутбука запускается, как только готово ядро этого,
   и грузится, пока этот выполняется (так работает `course grade`): класс не ждёт запуска
   ядра на каждую работу. Запасное ядро стартует в пустой папке и перед ноутбуком переходит
@@ -22,6 +25,7 @@ SIGINT; `gevent.monkey.patch_all()` в ядре). `RobustExecute` заменяе
 
 from __future__ import annotations
 
+import ast
 import copy
 import os
 import shutil
@@ -35,7 +39,9 @@ import psutil
 from nbclient.exceptions import DeadKernelError
 from nbformat import NotebookNode
 from nbgrader.preprocessors import Execute, NbGraderPreprocessor
-from traitlets import Bool, Integer
+from traitlets import Bool, Integer, Unicode
+
+from course.release import DEMO_TAG
 
 ABORTED = "ПроверкаПрервана"  # ename ошибки, которую пишет проверка (не код студента)
 
@@ -44,6 +50,22 @@ def aborted_output(reason: str) -> NotebookNode:
     return NotebookNode(
         output_type="error", ename=ABORTED, evalue=reason, traceback=[f"{ABORTED}: {reason}"]
     )
+
+
+def demo_note() -> NotebookNode:
+    return NotebookNode(
+        output_type="stream", name="stdout", text="(демонстрация из лекции: при проверке не выполняется)\n"
+    )
+
+
+def demo_imports(source: str) -> str:
+    """Только import верхнего уровня из кода ячейки (весь код, если он не разбирается)."""
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:  # магия IPython и т. п.: выполнить как есть, ничего не теряя
+        return source
+    imports = (n for n in tree.body if isinstance(n, (ast.Import, ast.ImportFrom)))
+    return "\n".join(ast.get_source_segment(source, n) or "" for n in imports)
 
 
 class _Watchdog:
@@ -155,6 +177,10 @@ class RobustExecute(Execute):
     max_processes = Integer(64, help="предел числа процессов ядра вместе с потомками").tag(
         config=True
     )
+    demo_tag = Unicode(
+        DEMO_TAG, help="тег ячеек-демонстраций лекции, которые при проверке не выполняются "
+        "(ячейки решений и тестов выполняются всегда, даже с этим тегом)"
+    ).tag(config=True)
     prestart_kernel = Bool(
         False, help="как только ядро готово, запускать ядро для следующего ноутбука (для course grade)"
     ).tag(config=True)
@@ -240,12 +266,31 @@ class RobustExecute(Execute):
                                     f"не выполнялась: весь ноутбук не уложился в {self.notebook_timeout} с"
                                 )
                         return None
+                    demo = self._is_demo(cell)
+                    if demo:
+                        source, cell.source = cell.source, demo_imports(cell.source)
+                        if not cell.source:
+                            cell.source, cell.outputs = source, [demo_note()]
+                            continue
                     verdict = self._run_cell(cell, resources, index, min(self.timeout or 30, left))
+                    if demo:
+                        cell.source, cell.outputs = source, [demo_note(), *cell.outputs]
                     if verdict:
                         return index, verdict
         except DeadKernelError:
             return self._last_index, "ядро Python завершилось аварийно (os._exit, сбой или нехватка памяти)"
         return None
+
+    def _is_demo(self, cell: NotebookNode) -> bool:
+        """Демонстрация лекции: помечена тегом и не несёт ни решения, ни баллов.
+
+        Тег ставит автор курса, но метаданные ячейки может поменять и студент: поэтому
+        решения и тесты выполняются всегда — пометкой тест не отключить.
+        """
+        meta = cell.metadata.get("nbgrader", {})
+        if meta.get("solution") or meta.get("grade"):
+            return False
+        return bool(self.demo_tag) and self.demo_tag in cell.metadata.get("tags", [])
 
     def _run_cell(self, cell, resources, index, limit: float) -> str | None:
         self._last_index = index

@@ -15,6 +15,7 @@ import filecmp
 import json
 import os
 import shutil
+import symtable
 import sys
 import tempfile
 from dataclasses import dataclass
@@ -25,6 +26,7 @@ import nbformat
 INDEX = "index.ipynb"
 BEGIN_SOLUTION, END_SOLUTION = "### BEGIN SOLUTION", "### END SOLUTION"
 BEGIN_HIDDEN, END_HIDDEN = "### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS"
+DEMO_TAG = "demo"  # ячейка-демонстрация: при проверке от неё выполняются только import
 
 
 class ReleaseError(Exception):
@@ -127,7 +129,61 @@ def lint_notebook(path: Path, nb: nbformat.NotebookNode) -> list[str]:
             problems.append(f"{where}: маркеры решения вне ячейки-решения")
         if meta.get("grade") and not meta.get("solution") and cell.cell_type == "code":
             problems += check_test_cell(where, source)
+    return problems + check_demo_cells(path, nb)
+
+
+def check_demo_cells(path: Path, nb: nbformat.NotebookNode) -> list[str]:
+    """Демонстрации (тег demo) при проверке сводятся к своим import — проверим, что больше
+    ничего из них не нужно: ни решениям и тестам, ни студенту, который возьмёт функцию оттуда.
+    """
+    problems: list[str] = []
+    demo_binds: dict[str, int] = {}  # имя → ячейка-демонстрация, которая связала его последней
+    for index, cell in enumerate(nb.cells):
+        if cell.cell_type != "code":
+            continue
+        where = f"{path}: {cell_name(index, cell)}"
+        demo = DEMO_TAG in cell.get("metadata", {}).get("tags", [])
+        try:
+            tree = ast.parse(cell.source)
+        except SyntaxError:
+            if demo:
+                problems.append(f"{where}: демонстрация не разбирается как Python")
+            continue
+        loaded, stored = _global_names(cell.source)
+        meta = cell.get("metadata", {}).get("nbgrader", {})
+        if demo:
+            if meta.get("grade") or meta.get("solution"):
+                problems.append(f"{where}: тег {DEMO_TAG!r} у решения или теста (они выполняются всегда)")
+            for node in tree.body:
+                if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+                    problems.append(f"{where}: демонстрация определяет {node.name}, а при проверке "
+                                    "его не будет — вынесите в обычную ячейку")
+            demo_binds.update(dict.fromkeys(stored, index))
+            continue
+        for name in sorted((loaded - stored) & demo_binds.keys()):
+            problems.append(f"{where}: берёт {name} из демонстрации "
+                            f"({cell_name(demo_binds[name], nb.cells[demo_binds[name]])}), "
+                            "а при проверке та не выполняется")
+        for name in stored:
+            demo_binds.pop(name, None)
     return problems
+
+
+def _global_names(source: str) -> tuple[set[str], set[str]]:
+    """(глобальные имена, которые код читает, в том числе из функций; которые он присваивает)."""
+    top = symtable.symtable(source, "<cell>", "exec")
+    loaded, stored = set(), set()
+    for symbol in top.get_symbols():
+        if symbol.is_referenced():
+            loaded.add(symbol.get_name())
+        if symbol.is_assigned() and not symbol.is_imported():
+            stored.add(symbol.get_name())
+    scopes = list(top.get_children())
+    while scopes:
+        scope = scopes.pop()
+        scopes += scope.get_children()
+        loaded |= {s.get_name() for s in scope.get_symbols() if s.is_global() and s.is_referenced()}
+    return loaded, stored
 
 
 def check_pair(where: str, source: str, begin: str, end: str, required: bool) -> list[str]:
