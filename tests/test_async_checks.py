@@ -193,15 +193,22 @@ def test_repeated_verdicts_hold_with_the_other_core_busy() -> None:
     try:
         wrong = []
         for i in range(50):
-            verdicts = {
-                "concurrent": run_virtual(together, 100, 10).elapsed == 10.0,
-                "sequential": run_virtual(one_by_one, 20, 10).elapsed == 200.0,
-                "blocked": [b.coroutine for b in run_async(serve_with_blocker, 0.08).blocks]
-                == ["blocking_handler"],
-                "polite": not run_async(polite, 20).blocks,
-                "offloaded": not run_async(offloaded, 0.08).blocks,
+            runs = {
+                "concurrent": run_virtual(together, 100, 10),
+                "sequential": run_virtual(one_by_one, 20, 10),
+                "blocked": run_async(serve_with_blocker, 0.08),
+                "polite": run_async(polite, 20),
+                "offloaded": run_async(offloaded, 0.08),
             }
-            wrong += [(i, name) for name, ok in verdicts.items() if not ok]
+            verdicts = {
+                "concurrent": runs["concurrent"].elapsed == 10.0,
+                "sequential": runs["sequential"].elapsed == 200.0,
+                "blocked": [b.coroutine for b in runs["blocked"].blocks] == ["blocking_handler"],
+                "polite": not runs["polite"].blocks,
+                "offloaded": not runs["offloaded"].blocks,
+            }
+            wrong += [(i, name, runs[name].elapsed, runs[name].blocks)
+                      for name, ok in verdicts.items() if not ok]
     finally:
         burner.kill()
         burner.wait()

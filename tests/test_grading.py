@@ -177,6 +177,27 @@ def test_ctrl_c_keeps_gradebook_consistent_and_next_run_resumes(tmp_path) -> Non
         assert now == stamp, f"{student} оценён заново, хотя был оценён до Ctrl-C"
 
 
+@pytest.mark.slow
+def test_grading_that_breaks_down_is_retried_once_with_a_note(tmp_path, monkeypatch) -> None:
+    """Сбой не по вине работы (упал работник, nbgrader не справился) — повтор, а не «не оценена»."""
+    from course import grader
+
+    make_submission(tmp_path, "good", LAYOUT.solutions, LAYOUT.notebooks)
+    real, calls = grader.Worker.grade, []
+
+    def breaks_first_time(self, request, wall_limit, stop):
+        calls.append(request["workdir"])
+        if len(calls) == 1:
+            return {"failed": "процесс проверки завершился без итога: имитация"}
+        return real(self, request, wall_limit, stop)
+
+    monkeypatch.setattr(grader.Worker, "grade", breaks_first_time)
+    [result] = grade_class(LAYOUT, ASSIGNMENT, jobs=1, course_dir=tmp_path, progress=False)
+    assert (result.status, result.total) == ("graded", 8), result
+    assert len(calls) == 2 and calls[0] != calls[1], calls
+    assert any("первая попытка проверки сорвалась (процесс проверки завершился" in r for r in result.reasons)
+
+
 def stock_export(root: Path) -> dict[str, float]:
     """Баллы из базы через стоковый `nbgrader export`: база после нас годится nbgrader'у."""
     export = subprocess.run(
@@ -213,3 +234,13 @@ def _same_process(pid: int, created: float) -> bool:
         return proc.create_time() == created and proc.status() != psutil.STATUS_ZOMBIE
     except psutil.Error:
         return False
+
+
+def test_error_summary_names_the_real_error() -> None:
+    from course.grader import error_summary
+
+    log = ("[AutogradeApp | ERROR] Traceback (most recent call last):\n  File \"x\", line 1, in f\n"
+           "RuntimeError: Kernel died before replying to kernel_info\n"
+           "[AutogradeApp | ERROR] nbgrader.converters.base.NbGraderException: see the above traceback")
+    assert error_summary(log) == "RuntimeError: Kernel died before replying to kernel_info"
+    assert error_summary("") == "неизвестная ошибка"

@@ -46,6 +46,9 @@ from course.release import DEMO_TAG
 ABORTED = "ПроверкаПрервана"  # ename ошибки, которую пишет проверка (не код студента)
 
 
+NOT_STARTED = -1  # «ячейка» срыва, когда ядро не запустилось и ни одна ячейка не выполнялась
+
+
 def aborted_output(reason: str) -> NotebookNode:
     return NotebookNode(
         output_type="error", ename=ABORTED, evalue=reason, traceback=[f"{ABORTED}: {reason}"]
@@ -189,14 +192,21 @@ class RobustExecute(Execute):
         pristine = copy.deepcopy(nb.cells)
         skipped: dict[int, str] = {}
         started = time.monotonic()
+        not_started = ""
         for _ in range(self.max_restarts + 1):
             nb.cells = copy.deepcopy(pristine)
             failure = self._run_once(nb, resources, skipped, started)
             if failure is None:
                 break
+            if failure[0] == NOT_STARTED:  # ни одна ячейка не виновата: просто пробуем ещё раз
+                not_started = failure[1]
+                continue
+            not_started = ""
             skipped[failure[0]] = failure[1]
         else:
             reason = f"ядро перезапускалось {self.max_restarts} раз — дальше ячейки не выполнялись"
+            if not_started:
+                reason = f"ядро не запустилось (попыток: {self.max_restarts + 1}): {not_started}"
             for index, cell in enumerate(nb.cells):
                 if cell.cell_type == "code" and index not in skipped and not cell.get("outputs"):
                     skipped[index] = reason
@@ -244,6 +254,7 @@ class RobustExecute(Execute):
         self._spare_cwd = None
         if self.prestart_kernel:
             self._take_spare(resources)
+        ready = False
         try:
             with self.setup_kernel():
                 self.wait_for_reply(self.kc.kernel_info())
@@ -255,6 +266,7 @@ class RobustExecute(Execute):
                         silent=True, store_history=False,
                     )
                     self.wait_for_reply(moved)
+                ready = True
                 for index, cell in enumerate(self.nb.cells):
                     if cell.cell_type != "code" or index in skipped:
                         continue
@@ -277,8 +289,14 @@ class RobustExecute(Execute):
                         cell.source, cell.outputs = source, [demo_note(), *cell.outputs]
                     if verdict:
                         return index, verdict
-        except DeadKernelError:
-            return self._last_index, "ядро Python завершилось аварийно (os._exit, сбой или нехватка памяти)"
+        except Exception as error:  # noqa: BLE001 — разбираем ниже
+            if not ready:  # ядро не поднялось (занятый порт, перегрузка): работа тут ни при чём
+                return NOT_STARTED, f"{type(error).__name__}: {error}"[:300]
+            if isinstance(error, DeadKernelError):
+                return self._last_index, (
+                    "ядро Python завершилось аварийно (os._exit, сбой или нехватка памяти)"
+                )
+            raise
         return None
 
     def _is_demo(self, cell: NotebookNode) -> bool:

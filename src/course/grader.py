@@ -460,12 +460,21 @@ def grade_class(
             if problems:  # запускать нечего: 0 и причина, без ядра
                 return {"zero": problems}
             worker = idle.get()
-            try:
-                workdir = Path(tmp) / f"work-{student}"
+
+            def attempt(number: int) -> dict:
+                workdir = Path(tmp) / f"work-{student}-{number}"
                 workdir.mkdir()
                 request = {"config": plain_config, "student": student, "assignment": assignment,
                            "template_db": str(template), "workdir": str(workdir)}
-                return {**worker.grade(request, wall_limit, stop), "notes": notes}
+                return worker.grade(request, wall_limit, stop)
+
+            try:
+                outcome = attempt(1)
+                trouble = infrastructure_trouble(outcome)
+                if trouble and not stop.is_set():  # не по вине работы: ещё раз, и причина — в отчёт
+                    notes = [*notes, f"первая попытка проверки сорвалась ({trouble}); проверена заново"]
+                    outcome = attempt(2)
+                return {**outcome, "notes": notes}
             finally:
                 idle.put(worker)
 
@@ -519,6 +528,33 @@ def _write_state(path: Path, state: dict) -> None:
     os.replace(partial, path)
 
 
+def infrastructure_trouble(outcome: dict) -> str:
+    """Причина, если работа не оценилась по вине проверки, а не кода студента; иначе ''.
+
+    Зависание (предел времени) не в их числе: его повтор стоил бы ещё столько же.
+    """
+    if outcome.get("error"):
+        return "nbgrader: " + error_summary(outcome["error"])
+    failed = outcome.get("failed", "")
+    if failed.startswith(("процесс проверки завершился без итога", "сбой проверки")):
+        return failed.splitlines()[0][:200]
+    return ""
+
+
+def error_summary(log: str) -> str:
+    """Строка журнала nbgrader, которая называет настоящую ошибку.
+
+    Последняя строка там всегда «NbGraderException: Please see the above traceback» — учителю
+    она ничего не говорит; нужна последняя строка вида «ИмяОшибки: текст» выше неё.
+    """
+    lines = [line.strip() for line in log.splitlines() if line.strip()]
+    for line in reversed(lines):
+        name = line.split(":", 1)[0].split()[-1] if ":" in line else ""
+        if name.endswith(("Error", "Exception", "Exit")) and "NbGraderException" not in line:
+            return line[-300:]
+    return lines[-1][-300:] if lines else "неизвестная ошибка"
+
+
 def to_result(student: str, stamp: str, outcome: dict) -> StudentResult:
     if "zero" in outcome:
         return StudentResult(student, reasons=outcome["zero"], status="zero", digest=stamp)
@@ -527,7 +563,7 @@ def to_result(student: str, stamp: str, outcome: dict) -> StudentResult:
         return StudentResult(student, reasons=[*notes, outcome["failed"]], status="failed", digest=stamp)
     reasons = [*notes, *outcome.get("reasons", [])]
     if outcome.get("error"):
-        reasons.append("nbgrader: " + outcome["error"].splitlines()[-1])
+        reasons.append("nbgrader: " + error_summary(outcome["error"]))
     return StudentResult(
         student, scores=outcome["scores"], max_scores=outcome["max"], reasons=reasons, digest=stamp,
         status="graded" if not outcome.get("error") else "failed",
