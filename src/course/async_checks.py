@@ -24,6 +24,7 @@
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import concurrent.futures.thread  # noqa: F401 — заранее: ленивый импорт в первом to_thread блокировал бы цикл
 import gc
 import inspect
@@ -208,6 +209,7 @@ def run_async(
         loop.set_exception_handler(lambda _loop, context: notes.append(str(context.get("message"))))
         capture = _CaptureAsyncioLog(threading.get_ident(), notes)
         logging.getLogger("asyncio").addFilter(capture)
+        loop.set_default_executor(_started_executor())
         watch = _LoopWatch(loop, threshold)
         state.update(loop=loop, watch=watch)
         try:
@@ -224,6 +226,9 @@ def run_async(
 
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
+        # Уже живущие объекты — вне сборки мусора на время прогона: полный обход большой кучи
+        # (в ядре после многих ячеек, на занятой машине) длится десятки мс и попал бы в шаг цикла.
+        gc.freeze()
         try:
             run = call_with_deadline(body, timeout=timeout, what=name)
         except ExerciseFailure:
@@ -231,9 +236,28 @@ def run_async(
                 raise
             raise ExerciseFailure(_explain_timeout(name, timeout, state, finished)) from None
         finally:
+            gc.unfreeze()
             gc.collect()  # «never awaited» приходит, когда объект корутины собран
     run.warnings += [f"{w.category.__name__}: {w.message}" for w in caught]
     return run
+
+
+def _started_executor() -> concurrent.futures.ThreadPoolExecutor:
+    """Пул потоков цикла (для to_thread, run_in_executor) с уже запущенными потоками.
+
+    Иначе первый to_thread запускает поток внутри шага цикла и ждёт, пока ОС его выполнит:
+    на занятой машине это десятки мс — ложная «блокировка» в чужом честном коде.
+    """
+    executor = concurrent.futures.ThreadPoolExecutor(thread_name_prefix="asyncio")
+    workers = executor._max_workers
+    everyone_started = threading.Barrier(workers + 1)
+    for _ in range(workers):
+        executor.submit(everyone_started.wait, 10)
+    try:
+        everyone_started.wait(10)
+    except threading.BrokenBarrierError:
+        pass  # не дождались — потоки дозапустятся по ходу, как у обычного цикла
+    return executor
 
 
 async def _main(
