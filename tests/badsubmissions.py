@@ -17,29 +17,28 @@ def _lines(*lines: str) -> Callable[[Path], None]:
     return _inject("".join(f"    {line}\n" for line in lines).rstrip("\n"))
 
 
-def _inject(code: str, grade_id: str = "fetch_all") -> Callable[[Path], None]:
+def _edit_solution(edit: Callable[[str], str], grade_id: str = "fetch_all") -> Callable[[Path], None]:
+    """Порча: переписать исходник ячейки решения `grade_id` функцией `edit`."""
+
     def damage(folder: Path) -> None:
         path = folder / NOTEBOOK
         nb = nbformat.read(path, as_version=4)
         for cell in nb.cells:
             if cell.metadata.get("nbgrader", {}).get("grade_id") == grade_id:
-                cell.source = cell.source.replace("### BEGIN SOLUTION", "### BEGIN SOLUTION\n" + code)
+                cell.source = edit(cell.source)
         nbformat.write(nb, path)
 
     return damage
 
 
-def _append(code: str, grade_id: str = "fetch_all") -> Callable[[Path], None]:
-    """Дописать код верхнего уровня в конец ячейки решения."""
-    def damage(folder: Path) -> None:
-        path = folder / NOTEBOOK
-        nb = nbformat.read(path, as_version=4)
-        for cell in nb.cells:
-            if cell.metadata.get("nbgrader", {}).get("grade_id") == grade_id:
-                cell.source += "\n" + code
-        nbformat.write(nb, path)
+def _inject(code: str) -> Callable[[Path], None]:
+    """Вставить код в начало тела решения fetch_all (отступ — в самом коде)."""
+    return _edit_solution(lambda source: source.replace("### BEGIN SOLUTION", "### BEGIN SOLUTION\n" + code))
 
-    return damage
+
+def _append(code: str) -> Callable[[Path], None]:
+    """Дописать код верхнего уровня в конец ячейки решения fetch_all."""
+    return _edit_solution(lambda source: source + "\n" + code)
 
 
 def _add_cell(code: str) -> Callable[[Path], None]:
