@@ -34,7 +34,7 @@ c.GenerateFeedback.preprocessors = [
     "nbgrader.preprocessors.ClearHiddenTests",
 ]
 
-# Проверка, которая переживает плохой код (см. src/course/executor.py): лимиты на ячейку,
+# Проверка, которая переживает плохой код (см. src/course/grading/executor.py): лимиты на ячейку,
 # память и процессы, перезапуск ядра с пропуском «убийственной» ячейки, stderr не обнуляет
 # прошедший тест, вывод режется по байтам.
 c.Autograde.autograde_preprocessors = [

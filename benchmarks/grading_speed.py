@@ -28,8 +28,8 @@ sys.path.insert(0, str(ROOT / "tests"))
 
 from badsubmissions import ASSIGNMENT, make_submission  # noqa: E402
 
-from course.grader import grade_class  # noqa: E402
-from course.release import CourseLayout  # noqa: E402
+from course.grading.grade import grade_class  # noqa: E402
+from course.grading.release import CourseLayout  # noqa: E402
 
 BIN = Path(sys.executable).parent
 

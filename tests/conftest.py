@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from course.release import CourseLayout
+from course.grading.release import CourseLayout
 
 ROOT = Path(__file__).resolve().parents[1]
 LAYOUT = CourseLayout(ROOT)

@@ -7,7 +7,7 @@ import nbformat
 import pytest
 from jupyter_client.manager import AsyncKernelManager
 
-from course.executor import ABORTED, RobustExecute, demo_imports
+from course.grading.executor import ABORTED, RobustExecute, demo_imports
 
 
 class FlakyKernelManager(AsyncKernelManager):

@@ -18,8 +18,8 @@ import pytest
 from badsubmissions import ASSIGNMENT, CASES, NOTEBOOK, make_submission
 from conftest import LAYOUT, ROOT
 
-from course.cli import main
-from course.grader import digest, grade_class
+from course.grading.cli import main
+from course.grading.grade import digest, grade_class
 
 EXTRA_GOOD = [f"z_good_{i:02d}" for i in range(6)]
 EXTRA_STUB = [f"z_stub_{i:02d}" for i in range(6)]
@@ -132,7 +132,7 @@ def test_ctrl_c_keeps_gradebook_consistent_and_next_run_resumes(tmp_path) -> Non
     state = tmp_path / f".course-grade-state-{ASSIGNMENT}.json"
     env = dict(os.environ, PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}")
     proc = subprocess.Popen(
-        [sys.executable, "-m", "course.cli", "grade", ASSIGNMENT, "--course-dir", str(tmp_path),
+        [sys.executable, "-m", "course.grading.cli", "grade", ASSIGNMENT, "--course-dir", str(tmp_path),
          "--jobs", "1"],
         cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
         start_new_session=True,  # как в терминале: Ctrl-C получает группа процессов команды
@@ -237,7 +237,7 @@ def _same_process(pid: int, created: float) -> bool:
 
 
 def test_error_summary_names_the_real_error() -> None:
-    from course.grader import error_summary
+    from course.grading.grade import error_summary
 
     log = ("[AutogradeApp | ERROR] Traceback (most recent call last):\n  File \"x\", line 1, in f\n"
            "RuntimeError: Kernel died before replying to kernel_info\n"

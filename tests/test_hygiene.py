@@ -8,7 +8,7 @@ import nbformat
 import pytest
 from conftest import RELEASE_NOTEBOOKS, SOURCE_NOTEBOOKS, rel
 
-from course.release import lint_notebook, read_source
+from course.grading.release import lint_notebook, read_source
 
 ALL = SOURCE_NOTEBOOKS + RELEASE_NOTEBOOKS
 

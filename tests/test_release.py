@@ -9,8 +9,8 @@ import nbformat
 import pytest
 from conftest import LAYOUT, ROOT
 
-from course.cli import main
-from course.release import CourseLayout, check_demo_cells, release_drift
+from course.grading.cli import main
+from course.grading.release import CourseLayout, check_demo_cells, release_drift
 
 
 @pytest.mark.xdist_group("release")

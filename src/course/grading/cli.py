@@ -1,0 +1,107 @@
+"""Команда `course`: выпуск заданий, самопроверка и проверка класса.
+
+course release            пересобрать notebooks/ из solutions/
+course release --check    только сравнить (дрейф → код 1 и подсказка)
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import warnings
+from pathlib import Path
+
+from course.grading.release import (
+    CourseLayout,
+    ReleaseError,
+    ensure_tools_on_path,
+    find_root,
+    release,
+    release_drift,
+)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="course", description="Курс «Конкурентность в Python»: выпуск и проверка заданий."
+    )
+    parser.add_argument("--root", type=Path, help="корень курса (по умолчанию ищется вверх от .)")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="КОМАНДА")
+    rel = sub.add_parser("release", help="собрать notebooks/ (версии студента) из solutions/")
+    rel.add_argument(
+        "--check", action="store_true", help="ничего не писать, только сравнить с notebooks/"
+    )
+    chk = sub.add_parser("check", help="самопроверка ноутбука видимыми тестами")
+    chk.add_argument("notebook", type=Path, help="путь к .ipynb")
+    chk.add_argument("--cell-timeout", type=int, default=30, help="лимит на ячейку, с (30)")
+    grd = sub.add_parser("grade", help="оценить все работы задания из submitted/")
+    grd.add_argument("assignment", help="имя задания, например 01-basics")
+    grd.add_argument("--jobs", type=int, default=None, help="параллельных работ (по числу ядер)")
+    grd.add_argument("--course-dir", type=Path, default=None, help="папка курса nbgrader с submitted/")
+    grd.add_argument("--cell-timeout", type=int, default=None, help="лимит на ячейку, с")
+    grd.add_argument("--force", action="store_true", help="переоценить и неизменившиеся работы")
+    args = parser.parse_args(argv)
+    ensure_tools_on_path()
+    warnings.filterwarnings("ignore", module=r"nbgrader(\.|$)")
+    try:
+        if args.command == "check":
+            return cmd_check(args.notebook, args.cell_timeout)
+        layout = CourseLayout(args.root.resolve() if args.root else find_root())
+        if args.command == "release":
+            return cmd_release(layout, check=args.check)
+        if args.command == "grade":
+            return cmd_grade(layout, args)
+    except (ReleaseError, ValueError, FileNotFoundError) as exc:
+        print(f"course: ошибка: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        if args.command == "grade":
+            print("course: прервано; оценённые работы сохранены в базе, повторный запуск "
+                  "продолжит с места остановки", file=sys.stderr)
+        else:
+            print("course: прервано; файлы не изменены", file=sys.stderr)
+        return 130
+    parser.error(f"неизвестная команда {args.command!r}")
+    return 2
+
+
+def cmd_release(layout: CourseLayout, check: bool) -> int:
+    if check:
+        drift = release_drift(layout)
+        if drift:
+            print("notebooks/ не совпадает с тем, что собирается из solutions/:")
+            print("\n".join(f"  {line}" for line in drift))
+            print("Исправление: course release   (или make release)")
+            return 1
+        print("notebooks/ совпадает со сборкой из solutions/.")
+        return 0
+    files = release(layout)
+    print(f"Выпущено файлов: {len(files)} → {layout.notebooks}")
+    return 0
+
+
+def cmd_check(notebook: Path, cell_timeout: int) -> int:
+    from course.grading.check import check_notebook, report
+
+    if not notebook.is_file():
+        raise FileNotFoundError(f"нет файла {notebook}")
+    verdicts = check_notebook(notebook, cell_timeout=cell_timeout)
+    print(report(verdicts))
+    return 0 if all(v.earned == v.points for v in verdicts) else 1
+
+
+def cmd_grade(layout: CourseLayout, args: argparse.Namespace) -> int:
+    from course.grading.grade import grade_class, summary
+
+    if args.jobs is not None and args.jobs < 1:
+        raise ValueError(f"--jobs должно быть ≥ 1, получено {args.jobs}")
+    results = grade_class(
+        layout, args.assignment, jobs=args.jobs, course_dir=args.course_dir,
+        cell_timeout=args.cell_timeout, force=args.force,
+    )
+    print(summary(results))
+    return 1 if any(r.status == "failed" for r in results) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,360 @@
+"""Выпуск заданий: `solutions/` (решения и скрытые тесты) → `notebooks/` (что видит студент).
+
+Почему не голый `nbgrader generate_assignment`: тот пишет прямо в каталог выпуска и на
+ошибке в середине оставляет полсобранный курс, а сообщения об ошибках в исходнике
+(битый JSON, повтор grade_id, потерянный маркер) не называют ячейку. Здесь сначала проверяем
+каждый исходный ноутбук, потом собираем всё во временной папке настоящим nbgrader и только
+затем одним переименованием заменяем `notebooks/`. `check_release` собирает так же и
+сравнивает с тем, что лежит в репозитории (дрейф → подсказка «запустите course release»).
+"""
+
+from __future__ import annotations
+
+import ast
+import filecmp
+import json
+import os
+import shutil
+import symtable
+import sys
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import nbformat
+
+INDEX = "index.ipynb"
+BEGIN_SOLUTION, END_SOLUTION = "### BEGIN SOLUTION", "### END SOLUTION"
+BEGIN_HIDDEN, END_HIDDEN = "### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS"
+DEMO_TAG = "demo"  # ячейка-демонстрация: при проверке от неё выполняются только import
+
+
+class ReleaseError(Exception):
+    """Исходники курса нельзя выпустить; текст называет файл и ячейку."""
+
+
+@dataclass(frozen=True)
+class CourseLayout:
+    root: Path
+
+    @property
+    def solutions(self) -> Path:
+        return self.root / "solutions"
+
+    @property
+    def notebooks(self) -> Path:
+        return self.root / "notebooks"
+
+    @property
+    def config_file(self) -> Path:
+        return self.root / "autograder" / "nbgrader_config.py"
+
+    def assignments(self) -> list[str]:
+        """Папки заданий в solutions/ (01-basics, 02-threads, …), по порядку."""
+        return sorted(
+            p.name for p in self.solutions.iterdir() if p.is_dir() and not p.name.startswith(".")
+        )
+
+
+def find_root(start: Path | None = None) -> Path:
+    """Корень курса: ближайшая вверх папка с autograder/nbgrader_config.py."""
+    here = (start or Path.cwd()).resolve()
+    for candidate in [here, *here.parents]:
+        if (candidate / "autograder" / "nbgrader_config.py").is_file():
+            return candidate
+    raise ReleaseError(
+        f"не найден корень курса (папка с autograder/nbgrader_config.py) от {here}; "
+        "запустите команду из репозитория курса или укажите --root"
+    )
+
+
+# ---------------------------------------------------------------- проверка исходников
+
+
+def cell_name(index: int, cell: dict) -> str:
+    grade_id = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
+    return f"ячейка {index + 1}" + (f" (grade_id {grade_id!r})" if grade_id else "")
+
+
+def read_source(path: Path) -> nbformat.NotebookNode:
+    """Прочитать ноутбук; битый JSON или неверная схема — ReleaseError с местом ошибки."""
+    try:
+        text = path.read_text(encoding="utf-8")
+        json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ReleaseError(
+            f"{path}: не читается как JSON (строка {exc.lineno}, столбец {exc.colno}: {exc.msg})"
+        ) from exc
+    except UnicodeDecodeError as exc:
+        raise ReleaseError(f"{path}: файл не в UTF-8 ({exc.reason})") from exc
+    try:
+        nb = nbformat.reads(text, as_version=4)
+        nbformat.validate(nb)
+    except (nbformat.ValidationError, AttributeError, TypeError) as exc:
+        message = str(exc).splitlines()[0]
+        raise ReleaseError(f"{path}: не соответствует формату ноутбука ({message})") from exc
+    return nb
+
+
+def lint_notebook(path: Path, nb: nbformat.NotebookNode) -> list[str]:
+    """Нарушения правил курса в исходном ноутбуке; каждое называет файл и ячейку."""
+    problems: list[str] = []
+    seen: dict[str, int] = {}
+    for index, cell in enumerate(nb.cells):
+        where = f"{path}: {cell_name(index, cell)}"
+        meta = cell.get("metadata", {}).get("nbgrader")
+        source = cell.source
+        has_solution_markers = BEGIN_SOLUTION in source or END_SOLUTION in source
+        has_hidden_markers = BEGIN_HIDDEN in source or END_HIDDEN in source
+        if not meta:
+            if has_solution_markers or has_hidden_markers:
+                problems.append(f"{where}: маркеры nbgrader в ячейке без метаданных nbgrader")
+            continue
+        grade_id = meta.get("grade_id")
+        if (meta.get("grade") or meta.get("solution") or meta.get("locked")) and not grade_id:
+            problems.append(f"{where}: нет grade_id")
+        if grade_id:
+            if grade_id in seen:
+                problems.append(
+                    f"{where}: grade_id {grade_id!r} уже был в ячейке {seen[grade_id] + 1}"
+                )
+            seen.setdefault(grade_id, index)
+        if meta.get("grade"):
+            points = meta.get("points")
+            if not isinstance(points, (int, float)) or points <= 0:
+                problems.append(f"{where}: у оцениваемой ячейки должно быть points > 0")
+        if meta.get("solution") and cell.cell_type == "code":
+            problems += check_pair(where, source, BEGIN_SOLUTION, END_SOLUTION, required=True)
+        elif has_solution_markers:
+            problems.append(f"{where}: маркеры решения вне ячейки-решения")
+        if meta.get("grade") and not meta.get("solution") and cell.cell_type == "code":
+            problems += check_test_cell(where, source)
+    return problems + check_demo_cells(path, nb)
+
+
+def check_demo_cells(path: Path, nb: nbformat.NotebookNode) -> list[str]:
+    """Демонстрации (тег demo) при проверке сводятся к своим import — проверим, что больше
+    ничего из них не нужно: ни решениям и тестам, ни студенту, который возьмёт функцию оттуда.
+    """
+    problems: list[str] = []
+    demo_binds: dict[str, int] = {}  # имя → ячейка-демонстрация, которая связала его последней
+    for index, cell in enumerate(nb.cells):
+        if cell.cell_type != "code":
+            continue
+        where = f"{path}: {cell_name(index, cell)}"
+        demo = DEMO_TAG in cell.get("metadata", {}).get("tags", [])
+        try:
+            tree = ast.parse(cell.source)
+        except SyntaxError:
+            if demo:
+                problems.append(f"{where}: демонстрация не разбирается как Python")
+            continue
+        loaded, stored = _global_names(cell.source)
+        meta = cell.get("metadata", {}).get("nbgrader", {})
+        if demo:
+            if meta.get("grade") or meta.get("solution"):
+                problems.append(f"{where}: тег {DEMO_TAG!r} у решения или теста (они выполняются всегда)")
+            for node in tree.body:
+                if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+                    problems.append(f"{where}: демонстрация определяет {node.name}, а при проверке "
+                                    "его не будет — вынесите в обычную ячейку")
+            demo_binds.update(dict.fromkeys(stored, index))
+            continue
+        for name in sorted((loaded - stored) & demo_binds.keys()):
+            problems.append(f"{where}: берёт {name} из демонстрации "
+                            f"({cell_name(demo_binds[name], nb.cells[demo_binds[name]])}), "
+                            "а при проверке та не выполняется")
+        for name in stored:
+            demo_binds.pop(name, None)
+    return problems
+
+
+def _global_names(source: str) -> tuple[set[str], set[str]]:
+    """(глобальные имена, которые код читает, в том числе из функций; которые он присваивает)."""
+    top = symtable.symtable(source, "<cell>", "exec")
+    loaded, stored = set(), set()
+    for symbol in top.get_symbols():
+        if symbol.is_referenced():
+            loaded.add(symbol.get_name())
+        if symbol.is_assigned() and not symbol.is_imported():
+            stored.add(symbol.get_name())
+    scopes = list(top.get_children())
+    while scopes:
+        scope = scopes.pop()
+        scopes += scope.get_children()
+        loaded |= {s.get_name() for s in scope.get_symbols() if s.is_global() and s.is_referenced()}
+    return loaded, stored
+
+
+def check_pair(where: str, source: str, begin: str, end: str, required: bool) -> list[str]:
+    lines = [line.strip() for line in source.splitlines()]
+    begins, ends = lines.count(begin), lines.count(end)
+    if required and begins == 0:
+        return [f"{where}: нет маркера {begin!r}"]
+    if begins != ends:
+        return [f"{where}: маркеров {begin!r} — {begins}, а {end!r} — {ends}"]
+    depth = 0
+    for line in lines:
+        depth += (line == begin) - (line == end)
+        if depth not in (0, 1):
+            return [f"{where}: маркеры {begin!r}/{end!r} вложены или перепутаны"]
+    return []
+
+
+def check_test_cell(where: str, source: str) -> list[str]:
+    """Правила ячейки-теста: видимая проверка до скрытых, без выражения в конце."""
+    problems = check_pair(where, source, BEGIN_HIDDEN, END_HIDDEN, required=False)
+    visible = source.split(BEGIN_HIDDEN, 1)[0]
+    if BEGIN_HIDDEN in source and not _code_lines(visible):
+        problems.append(
+            f"{where}: только скрытые тесты — студент увидит пустую ячейку; добавьте видимую проверку"
+        )
+    code = "\n".join(
+        line for line in source.splitlines() if line.strip() not in (BEGIN_HIDDEN, END_HIDDEN)
+    )
+    if code.lstrip().startswith(("%", "!")):
+        return problems
+    try:
+        tree = compile(
+            code, where, "exec", flags=ast.PyCF_ONLY_AST | ast.PyCF_ALLOW_TOP_LEVEL_AWAIT
+        )
+    except SyntaxError as exc:
+        return problems + [f"{where}: синтаксическая ошибка в тесте (строка {exc.lineno})"]
+    if tree.body and isinstance(tree.body[-1], ast.Expr) and not _is_check_call(tree.body[-1]):
+        problems.append(
+            f"{where}: тест кончается выражением — nbgrader примет его значение за баллы; "
+            "закончите оператором (например, присваиванием или assert)"
+        )
+    return problems
+
+
+def _is_check_call(node: ast.Expr) -> bool:
+    """`expect(...)`/`expect_equal(...)` возвращают None: такой хвост ячейки безопасен."""
+    call = node.value
+    return (
+        isinstance(call, ast.Call)
+        and isinstance(call.func, ast.Name)
+        and call.func.id.startswith("expect")
+    )
+
+
+def _code_lines(text: str) -> list[str]:
+    return [s for s in (line.strip() for line in text.splitlines()) if s and not s.startswith("#")]
+
+
+def lint_sources(layout: CourseLayout) -> None:
+    """Проверить все исходники; при нарушениях — ReleaseError со списком."""
+    problems: list[str] = []
+    for path in source_notebooks(layout):
+        try:
+            problems += lint_notebook(path, read_source(path))
+        except ReleaseError as exc:
+            problems.append(str(exc))
+    if problems:
+        raise ReleaseError("исходники не готовы к выпуску:\n  " + "\n  ".join(problems))
+
+
+def source_notebooks(layout: CourseLayout) -> list[Path]:
+    paths = [layout.solutions / INDEX] if (layout.solutions / INDEX).exists() else []
+    for assignment in layout.assignments():
+        paths += sorted((layout.solutions / assignment).glob("*.ipynb"))
+    return paths
+
+
+# ---------------------------------------------------------------- сборка
+
+
+def build_release(layout: CourseLayout, out: Path) -> None:
+    """Собрать полный каталог выпуска в `out` (он не должен существовать)."""
+    lint_sources(layout)
+    from nbgrader.apps import NbGraderAPI
+    from traitlets.config import Config
+    from traitlets.config.loader import PyFileConfigLoader
+
+    ensure_tools_on_path()
+    work = Path(tempfile.mkdtemp(prefix="course-release-"))
+    try:
+        config = PyFileConfigLoader(str(layout.config_file)).load_config()
+        overrides = Config()
+        overrides.CourseDirectory.root = str(work)
+        overrides.CourseDirectory.source_directory = str(layout.solutions)
+        overrides.CourseDirectory.release_directory = str(work / "release")
+        overrides.CourseDirectory.db_url = f"sqlite:///{work / 'gradebook.db'}"
+        overrides.NbGraderAPI.log_level = "ERROR"
+        config.merge(overrides)
+        api = NbGraderAPI(config=config)
+        for assignment in layout.assignments():
+            result = api.generate_assignment(assignment)
+            if not result["success"]:
+                detail = (result.get("error") or result.get("log") or "").strip().splitlines()
+                raise ReleaseError(
+                    f"nbgrader не собрал {assignment}: " + (detail[-1] if detail else "?")
+                )
+        release = work / "release"
+        release.mkdir(exist_ok=True)
+        index = layout.solutions / INDEX
+        if index.exists():
+            nb = read_source(index)
+            for cell in nb.cells:
+                if cell.cell_type == "code":
+                    cell.outputs, cell.execution_count = [], None
+            nbformat.write(nb, release / INDEX)
+        shutil.copytree(release, out)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def ensure_tools_on_path() -> None:
+    """nbgrader создаёт базу оценок командой `alembic` из PATH: добавим bin/ этого Python."""
+    bindir = str(Path(sys.executable).parent)
+    if bindir not in os.environ.get("PATH", "").split(os.pathsep):
+        os.environ["PATH"] = bindir + os.pathsep + os.environ.get("PATH", "")
+
+
+def release(layout: CourseLayout) -> list[str]:
+    """Пересобрать `notebooks/` целиком; вернуть список выпущенных файлов.
+
+    Пишем во временную папку рядом, затем меняем каталоги переименованием: ошибка сборки
+    оставляет прежний `notebooks/` нетронутым.
+    """
+    staging = Path(tempfile.mkdtemp(prefix=".release-", dir=layout.root))
+    try:
+        build_release(layout, staging / "notebooks")
+        old = staging / "previous"
+        if layout.notebooks.exists():
+            layout.notebooks.rename(old)
+        (staging / "notebooks").rename(layout.notebooks)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return sorted(
+        str(p.relative_to(layout.root)) for p in layout.notebooks.rglob("*") if p.is_file()
+    )
+
+
+def release_drift(layout: CourseLayout) -> list[str]:
+    """Чем `notebooks/` отличается от свежей сборки (пустой список — совпадает)."""
+    with tempfile.TemporaryDirectory(prefix="course-check-") as tmp:
+        fresh = Path(tmp) / "notebooks"
+        build_release(layout, fresh)
+        return compare_trees(fresh, layout.notebooks)
+
+
+def compare_trees(expected: Path, actual: Path) -> list[str]:
+    def files(top: Path) -> set[str]:
+        if not top.exists():
+            return set()
+        return {
+            str(p.relative_to(top))
+            for p in top.rglob("*")
+            if p.is_file() and ".ipynb_checkpoints" not in p.parts and "__pycache__" not in p.parts
+        }
+
+    want, have = files(expected), files(actual)
+    drift = [f"нет файла notebooks/{name}" for name in sorted(want - have)]
+    drift += [f"лишний файл notebooks/{name}" for name in sorted(have - want)]
+    drift += [
+        f"отличается notebooks/{name}"
+        for name in sorted(want & have)
+        if not filecmp.cmp(expected / name, actual / name, shallow=False)
+    ]
+    return drift
