@@ -387,14 +387,17 @@ def build_release(layout: CourseLayout, out: Path) -> None:
         for path in sorted(release.rglob("*.ipynb")):
             source = read_source(layout.solutions / path.relative_to(release))
             nb = nbformat.read(path, as_version=4)
-            prepare_for_students(nb, source, layout.binder_url())
+            topic = None if path.name == INDEX else path.stem
+            prepare_for_students(nb, source, layout.binder_url(), topic)
             nbformat.write(nb, path)
         shutil.copytree(release, out)
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
 
-def prepare_for_students(nb: nbformat.NotebookNode, source: nbformat.NotebookNode, binder: str) -> None:
+def prepare_for_students(
+    nb: nbformat.NotebookNode, source: nbformat.NotebookNode, binder: str, topic: str | None
+) -> None:
     """Довести версию студента после nbgrader.
 
     - Тег `raises-exception` у решений, тестов и ячеек, читающих ответ: пока упражнение не
@@ -403,6 +406,7 @@ def prepare_for_students(nb: nbformat.NotebookNode, source: nbformat.NotebookNod
     - language_info, как его пишет JupyterLab: первое сохранение не меняет файл из git, и
       `git pull` обновления курса не спорит с работой студента.
     - Ссылки на Binder — на репозиторий из pyproject.toml, текстом, а не картинкой.
+    - В начале темы (`topic`, например `01-basics`) — как проверить себя: одна команда на курс.
     """
     if len(nb.cells) != len(source.cells):
         raise ReleaseError("nbgrader изменил число ячеек: не сопоставить версию студента с исходником")
@@ -419,6 +423,17 @@ def prepare_for_students(nb: nbformat.NotebookNode, source: nbformat.NotebookNod
     for cell in nb.cells:
         if cell.cell_type == "markdown":
             cell.source = fill_binder_links(cell.source, binder)
+    if topic and nb.cells and nb.cells[0].cell_type == "markdown":
+        nb.cells[0].source = nb.cells[0].source.rstrip("\n") + "\n\n" + self_check_note(topic)
+
+
+def self_check_note(topic: str) -> str:
+    """Абзац о самопроверке в начале ноутбука: одна и та же команда во всём курсе."""
+    return (
+        "**Самопроверка.** Под каждым упражнением — ячейка «Проверьте себя» и тест. Весь "
+        "ноутбук так, как его проверит преподаватель: сохраните его (`Ctrl+S`) и выполните в "
+        f"новой ячейке `!course check {topic}`."
+    )
 
 
 def fill_binder_links(text: str, binder: str) -> str:
