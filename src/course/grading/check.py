@@ -16,8 +16,17 @@ from pathlib import Path
 
 import nbformat
 
+from nbgrader.preprocessors import CheckCellMetadata, ClearOutput
+from traitlets.config import Config
+from traitlets.config.loader import PyFileConfigLoader
+
 from course.checks import NOT_SOLVED, unsolved_message
 from course.grading.executor import ABORTED, RobustExecute, StderrNotFatal
+from course.grading.release import CourseLayout, ReleaseError, find_root
+
+# Кнопка Validate (nbgrader Validator) — теми же шагами, что course check: исполнитель курса
+# (лимиты, пропуск демонстраций, перезапуск ядра) и stderr без ошибки не обнуляет тест.
+VALIDATE_PREPROCESSORS = [CheckCellMetadata, ClearOutput, RobustExecute, StderrNotFatal]
 
 EXERCISE_HEADING = re.compile(
     r"^#{1,6}\s*(Упражнение\s+\d+)\s*(?:\([^)]*\))?\s*[:.—-]?\s*(.*?)\s*$", re.MULTILINE
@@ -42,8 +51,23 @@ class Verdict:
         return self.exercise or self.what or "упражнение без заголовка"
 
 
-def check_notebook(path: Path, cell_timeout: int = 30) -> list[Verdict]:
-    """Выполнить копию ноутбука и вернуть вердикт по каждой оцениваемой ячейке."""
+def course_config(start: Path) -> Config:
+    """Настройки проверки курса (autograder/nbgrader_config.py): те же читают Validate в
+    JupyterLab (через nbgrader_config.py в корне) и `nbgrader autograde` — вердикты совпадают.
+    Вне курса — настройки по умолчанию.
+    """
+    try:
+        root = find_root(start)
+    except ReleaseError:
+        return Config()
+    return PyFileConfigLoader(str(CourseLayout(root).config_file)).load_config()
+
+
+def check_notebook(path: Path, cell_timeout: int | None = None) -> list[Verdict]:
+    """Выполнить копию ноутбука и вернуть вердикт по каждой оцениваемой ячейке.
+
+    cell_timeout — лимит на ячейку, с; None — как в настройках курса (как у Validate).
+    """
     try:
         nb = nbformat.read(path, as_version=4)
     except Exception as exc:  # noqa: BLE001 — любой сбой чтения объясняем одинаково
@@ -57,9 +81,11 @@ def check_notebook(path: Path, cell_timeout: int = 30) -> list[Verdict]:
     previous = os.environ.get("NBGRADER_EXECUTION")
     os.environ["NBGRADER_EXECUTION"] = "validate"
     try:
+        limits = {} if cell_timeout is None else {
+            "timeout": cell_timeout, "notebook_timeout": max(300, cell_timeout * 10)
+        }
         executor = RobustExecute(
-            timeout=cell_timeout, notebook_timeout=max(300, cell_timeout * 10),
-            extra_arguments=QUIET_KERNEL,
+            config=course_config(path.resolve().parent), extra_arguments=QUIET_KERNEL, **limits
         )
         executor.preprocess(nb, {"metadata": {"path": str(path.parent.resolve())}})
     finally:

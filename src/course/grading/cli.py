@@ -36,7 +36,9 @@ def main(argv: list[str] | None = None) -> int:
         "notebook", type=Path,
         help="тема (01-basics) или путь к .ipynb; тема ищется в текущей папке и в notebooks/ курса",
     )
-    chk.add_argument("--cell-timeout", type=int, default=30, help="лимит на ячейку, с (30)")
+    chk.add_argument(
+        "--cell-timeout", type=int, default=None, help="лимит на ячейку, с (как в настройках курса)"
+    )
     grd = sub.add_parser("grade", help="оценить все работы задания из submitted/")
     grd.add_argument("assignment", help="имя задания, например 01-basics")
     grd.add_argument("--jobs", type=int, default=None, help="параллельных работ (по числу ядер)")
@@ -83,7 +85,7 @@ def cmd_release(layout: CourseLayout, check: bool) -> int:
     return 0
 
 
-def cmd_check(notebook: Path, cell_timeout: int) -> int:
+def cmd_check(notebook: Path, cell_timeout: int | None) -> int:
     from course.grading.check import check_notebook, report
 
     notebook = resolve_notebook(notebook)
