@@ -19,7 +19,9 @@ c.CourseDirectory.feedback_directory = os.path.join(CLASS_DIR, "feedback")
 c.CourseDirectory.db_url = "sqlite:///" + os.path.join(ROOT, CLASS_DIR, "gradebook.db")
 
 # Заготовка вместо решения — по-русски; ячейка падает, пока студент её не заполнит.
-c.ClearSolutions.code_stub = {"python": "# ВАШ КОД ЗДЕСЬ\nraise NotImplementedError()"}
+c.ClearSolutions.code_stub = {
+    "python": '# ВАШ КОД ЗДЕСЬ\nraise NotImplementedError("упражнение ещё не решено")'
+}
 c.ClearSolutions.text_stub = "ВАШ ОТВЕТ ЗДЕСЬ"
 
 # Время на ячейку: упражнения курса укладываются в секунды; зависание — не дольше 30 с.

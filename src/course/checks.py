@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import shutil
 import tempfile
 import threading
 import time
+import traceback
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -24,6 +26,77 @@ T = TypeVar("T")
 
 class ExerciseFailure(AssertionError):
     """Упражнение не прошло проверку; текст — объяснение для студента."""
+
+
+class ExerciseNotSolved(ExerciseFailure):
+    """Упражнение ещё не решено (заготовка на месте): не «неверный ответ», а «ответа пока нет»."""
+
+
+NOT_SOLVED = "упражнение ещё не решено"
+
+
+def unsolved_reason(error: BaseException) -> str | None:
+    """Русское объяснение, если `error` — то, что поднимает нерешённое упражнение, иначе None.
+
+    Зачем: заготовка падает по-разному — `NotImplementedError` из тела функции, `NameError`
+    у ответа, который ещё не присвоен (тема 11), корутина вместо асинхронного генератора, когда
+    из заготовки пропал `yield` (тема 07). Студент должен прочитать «ещё не решено», а не
+    английскую ошибку, похожую на неверный ответ. Не путать с ExerciseFailure: тот — про
+    написанный, но неверный код.
+    """
+    if isinstance(error, ExerciseNotSolved):
+        return str(error)
+    if isinstance(error, NotImplementedError):
+        return f"{NOT_SOLVED}: замените строку raise NotImplementedError(...) своим кодом"
+    if isinstance(error, NameError) and getattr(error, "name", None):
+        return (
+            f"имени {error.name} пока нет: {NOT_SOLVED} или ячейка, где оно задаётся, "
+            "не выполнена (выполните ячейки выше по порядку; проверьте и опечатки)"
+        )
+    text = str(error)
+    if isinstance(error, (TypeError, AttributeError)) and "coroutine" in text and (
+        "__aiter__" in text or "async iterator" in text or "__anext__" in text
+    ):
+        return (
+            "функция вернула корутину, а нужен асинхронный генератор (async def с yield внутри) — "
+            f"похоже, {NOT_SOLVED}"
+        )
+    return None
+
+
+def unsolved_message(ename: str, evalue: str) -> str | None:
+    """То же по имени и тексту ошибки (как их видит выполненный ноутбук, без объекта исключения)."""
+    errors: dict[str, type[BaseException]] = {
+        "NotImplementedError": NotImplementedError, "TypeError": TypeError,
+        "AttributeError": AttributeError, "ExerciseNotSolved": ExerciseNotSolved,
+    }
+    if ename == "NameError":
+        match = re.search(r"name '([^']+)' is not defined", evalue)
+        return unsolved_reason(NameError(evalue, name=match.group(1))) if match else None
+    kind = errors.get(ename)
+    return unsolved_reason(kind(evalue)) if kind else None
+
+
+def show_unsolved_in_russian() -> None:
+    """В ноутбуке: ошибки нерешённого упражнения показывать как «упражнение ещё не решено».
+
+    Ячейка по-прежнему падает (вывод-ошибка остаётся, nbgrader ставит 0): меняется только
+    текст — ExerciseNotSolved с объяснением вместо английской ошибки. Вне IPython ничего не
+    делает. Вызывается из `course.notebook.check_python()` — первой ячейки каждого ноутбука.
+    """
+    try:
+        shell = get_ipython()  # type: ignore[name-defined]  # noqa: F821 — есть только в IPython
+    except NameError:
+        return
+
+    def handler(shell: Any, etype: type, value: BaseException, tb: Any, tb_offset: Any = None) -> Any:
+        reason = unsolved_reason(value)
+        if reason is None or isinstance(value, ExerciseNotSolved):
+            return shell.showtraceback((etype, value, tb), tb_offset=tb_offset)
+        replacement = ExerciseNotSolved(reason)
+        return shell.showtraceback((ExerciseNotSolved, replacement, tb), tb_offset=tb_offset)
+
+    shell.set_custom_exc((NotImplementedError, NameError, TypeError, AttributeError), handler)
 
 
 def explain(what: str, expected: object, got: object, hint: str = "") -> str:
@@ -51,7 +124,8 @@ def call_with_deadline(
 
     Зависший вызов не вешает ячейку: через `timeout` секунд — ExerciseFailure с объяснением
     (поток остаётся фоновым и не мешает завершить ядро). Исключение из функции пробрасывается
-    как есть; `NotImplementedError` заготовки превращается в понятное сообщение.
+    как есть; ошибка заготовки (`NotImplementedError` и др., см. unsolved_reason) — в
+    ExerciseNotSolved «упражнение ещё не решено».
     """
     name = what or f"{getattr(func, '__name__', 'функция')}()"
     outcome: dict[str, Any] = {}
@@ -71,8 +145,15 @@ def call_with_deadline(
             "бесконечный цикл или ожидание, которое никто не разбудит."
         )
     error = outcome.get("error")
-    if isinstance(error, NotImplementedError):
-        raise ExerciseFailure(f"{name}: решение ещё не написано (NotImplementedError).") from error
+    reason = unsolved_reason(error) if error is not None else None
+    if reason is not None and not isinstance(error, ExerciseFailure):
+        # Отпускаем исключение заготовки целиком: его кадры держат объекты вроде корутины,
+        # которую никто не ждал, — пусть сборщик мусора найдёт её здесь (под catch_warnings
+        # вызывающего), а не выдаст «never awaited» в stderr ячейки позже.
+        traceback.clear_frames(error.__traceback__)
+        outcome.clear()
+        del error
+        raise ExerciseNotSolved(f"{name}: {reason}.")
     if error is not None:
         raise error
     return outcome["value"]
