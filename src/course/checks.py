@@ -8,10 +8,17 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
 import re
+import shutil
+import tempfile
 import threading
+import time
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
 from typing import Any, TypeVar
 
 T = TypeVar("T")
@@ -150,3 +157,40 @@ def call_with_deadline(
     if error is not None:
         raise error
     return outcome["value"]
+
+
+@contextmanager
+def process_meeting(parties: int, values: Iterable[object], timeout: float = 5.0) -> Iterator[list[tuple]]:
+    """Билеты для `meet`: задачи пула процессов ждут друг друга, пока не соберутся `parties` процессов.
+
+    Зачем: «работали ли процессы одновременно» нельзя честно проверить секундомером — ускорение
+    зависит от числа ядер и загрузки. Встреча проверяет само событие: каждая задача отмечает свой
+    pid в общей папке и ждёт, пока там не окажется `parties` разных pid. Если пул меньше, встреча
+    не состоится ни на какой машине. Общий срок один на всех (`timeout` секунд с момента выдачи
+    билетов), так что неудачная встреча стоит не больше `timeout`, сколько бы ни было задач.
+    """
+    folder = tempfile.mkdtemp(prefix="meeting-")
+    deadline = time.time() + timeout
+    try:
+        yield [(folder, parties, deadline, value) for value in values]
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def meet(ticket: tuple) -> tuple[object, int, bool]:
+    """Задача для пула процессов (см. `process_meeting`) → `(value, pid, встреча состоялась)`."""
+    folder, parties, deadline, value = ticket
+    with contextlib.suppress(OSError):  # папку могли уже убрать: встреча кончилась
+        Path(folder, str(os.getpid())).touch()
+
+    def arrived() -> int:
+        try:
+            return len(os.listdir(folder))
+        except OSError:
+            return 0
+
+    while arrived() < parties and time.time() < deadline:
+        time.sleep(0.005)
+    met = arrived() >= parties
+    time.sleep(0.02)  # подержать задачу, чтобы пул раздавал следующие разным процессам
+    return value, os.getpid(), met
