@@ -18,6 +18,7 @@ import shutil
 import symtable
 import sys
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -27,6 +28,9 @@ INDEX = "index.ipynb"
 BEGIN_SOLUTION, END_SOLUTION = "### BEGIN SOLUTION", "### END SOLUTION"
 BEGIN_HIDDEN, END_HIDDEN = "### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS"
 DEMO_TAG = "demo"  # ячейка-демонстрация: при проверке от неё выполняются только import
+
+
+GradebookHook = Callable[[Path], None]  # получает временную базу оценок сборки
 
 
 class ReleaseError(Exception):
@@ -264,8 +268,12 @@ def source_notebooks(layout: CourseLayout) -> list[Path]:
 # ---------------------------------------------------------------- сборка
 
 
-def build_release(layout: CourseLayout, out: Path) -> None:
-    """Собрать полный каталог выпуска в `out` (он не должен существовать)."""
+def build_release(layout: CourseLayout, out: Path, on_gradebook: GradebookHook | None = None) -> None:
+    """Собрать полный каталог выпуска в `out` (он не должен существовать).
+
+    `on_gradebook` получает временную базу оценок сборки (пока она есть): так `course release`
+    сравнивает задания с базой класса, не собирая их второй раз.
+    """
     lint_sources(layout)
     from nbgrader.apps import NbGraderAPI
     from traitlets.config import Config
@@ -300,6 +308,8 @@ def build_release(layout: CourseLayout, out: Path) -> None:
                     cell.outputs, cell.execution_count = [], None
             nbformat.write(nb, release / INDEX)
         shutil.copytree(release, out)
+        if on_gradebook is not None:
+            on_gradebook(work / "gradebook.db")
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
@@ -311,7 +321,7 @@ def ensure_tools_on_path() -> None:
         os.environ["PATH"] = bindir + os.pathsep + os.environ.get("PATH", "")
 
 
-def release(layout: CourseLayout) -> list[str]:
+def release(layout: CourseLayout, on_gradebook: GradebookHook | None = None) -> list[str]:
     """Пересобрать `notebooks/` целиком; вернуть список выпущенных файлов.
 
     Пишем во временную папку рядом, затем меняем каталоги переименованием: ошибка сборки
@@ -319,7 +329,7 @@ def release(layout: CourseLayout) -> list[str]:
     """
     staging = Path(tempfile.mkdtemp(prefix=".release-", dir=layout.root))
     try:
-        build_release(layout, staging / "notebooks")
+        build_release(layout, staging / "notebooks", on_gradebook)
         old = staging / "previous"
         if layout.notebooks.exists():
             layout.notebooks.rename(old)
