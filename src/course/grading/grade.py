@@ -596,6 +596,12 @@ def write_csv(path: Path, assignment: str, results: list[StudentResult], db: Pat
                  _number(got["total"]), _number(got["max_total"] or sum(got["max"].values())),
                  len(got["pending"]), "; ".join(r.reasons)]
             )
+    if results and all(r.student.isdigit() for r in results):  # номера участников из выгрузки LMS
+        from course.grading.lms import write_moodle_sheet
+
+        sheet = [(r.student, rows[r.student]["total"], rows[r.student]["max_total"], "; ".join(r.reasons))
+                 for r in results]
+        write_moodle_sheet(path.with_name(f"{path.stem}-moodle.csv"), sheet)
 
 
 def _number(value: float) -> str:
