@@ -140,12 +140,21 @@ CASES: dict[str, tuple[Callable[[Path], None] | None, dict[str, float], str | No
 }
 
 
-def make_submission(root: Path, student: str, solutions: Path, release: Path) -> None:
-    """Работа студента: выпущенный ноутбук, в который вписаны решения (и порча, если есть)."""
-    damage, _, _ = CASES[student]
+def make_submission(
+    root: Path, student: str, solutions: Path, release: Path,
+    damage: Callable[[Path], None] | str | None = "case", solved: bool = True,
+) -> None:
+    """Работа студента: выпущенный ноутбук, в который вписаны решения (и порча, если есть).
+
+    Порча по умолчанию — из CASES по имени студента; иначе `damage` поверх решения
+    (`solved`) или заготовки.
+    """
+    if damage == "case":
+        damage, _, _ = CASES[student]
+        solved = damage != "stub"
     folder = root / "submitted" / student / ASSIGNMENT
     shutil.copytree(release / ASSIGNMENT, folder)
-    if damage != "stub":
+    if solved:
         answers = {
             c.metadata["nbgrader"]["grade_id"]: c.source
             for c in nbformat.read(solutions / ASSIGNMENT / NOTEBOOK, as_version=4).cells

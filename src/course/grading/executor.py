@@ -377,18 +377,39 @@ class RobustExecute(Execute):
             self._tampered.setdefault(cell_index, problem)
 
     def _run_probe_cell(self, source: str, index: int) -> tuple[dict, list]:
-        """Выполнить свою контрольную ячейку в ядре (без истории); вернуть (ответ, вывод)."""
-        probe = NotebookNode(cell_type="code", source=source, metadata={}, outputs=[], execution_count=None)
+        """Выполнить свою контрольную ячейку в ядре (без истории, мимо ноутбука); вернуть
+        (ответ, вывод). Вывод собирается из IOPub по id запроса — как его увидел бы nbclient."""
+        from jupyter_core.utils import run_sync
+
         saved_timeout, self.timeout = self.timeout, self.canary_timeout
-        saved_errors, self.allow_errors = self.allow_errors, True
-        self._reply_status = None
         try:
-            self.execute_cell(probe, index, store_history=False)
+            return run_sync(self._async_probe)(source)
         except Exception as error:  # noqa: BLE001 — ядро не ответило на контрольную ячейку
             return {"status": f"сбой: {type(error).__name__}"}, []
         finally:
-            self.timeout, self.allow_errors = saved_timeout, saved_errors
-        return {"status": self._reply_status}, list(probe.outputs)
+            self.timeout = saved_timeout
+
+    async def _async_probe(self, source: str) -> tuple[dict, list]:
+        from nbclient.util import ensure_async
+
+        msg_id = await ensure_async(self.kc.execute(source, store_history=False, allow_stdin=False))
+        deadline = time.monotonic() + self.canary_timeout
+        reply = await self.async_wait_for_reply(msg_id)
+        outputs: list[dict] = []
+        while time.monotonic() < deadline:
+            msg = await ensure_async(self.kc.get_iopub_msg(timeout=max(0.1, deadline - time.monotonic())))
+            if msg["parent_header"].get("msg_id") != msg_id:
+                continue
+            kind, content = msg["msg_type"], msg["content"]
+            if kind == "stream":
+                outputs.append({"output_type": "stream", "name": content["name"], "text": content["text"]})
+            elif kind == "error":
+                outputs.append({"output_type": "error", **{k: content[k] for k in ("ename", "evalue")}})
+            elif kind == "clear_output":
+                outputs = []
+            elif kind == "status" and content["execution_state"] == "idle":
+                break
+        return {"status": ((reply or {}).get("content") or {}).get("status")}, outputs
 
     def _baseline(self) -> dict | None:
         """Состояние ядра до кода студента: эталон для зонда (None — не снялся)."""

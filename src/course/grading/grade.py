@@ -37,7 +37,9 @@ from typing import Any
 import psutil
 
 from course.grading.executor import ABORTED, kill_process_tree
+from course.grading.integrity import collect_flags, seal_summary
 from course.grading.release import CourseLayout
+from course.grading.sandbox import isolation_note
 from course.notebook import available_cores
 
 
@@ -51,6 +53,8 @@ class StudentResult:
     reasons: list[str] = field(default_factory=list)
     status: str = "graded"  # graded | zero | failed
     digest: str = ""
+    flagged: dict[str, str] = field(default_factory=dict)  # grade_id → почему нужна ручная проверка
+    isolation: str = ""  # уровень песочницы (sandbox.LEVELS)
 
     @property
     def total(self) -> float:
@@ -217,6 +221,7 @@ def grade_submission(request: dict) -> dict:
             for out in cell.get("outputs", []):
                 if out.get("ename") == ABORTED:
                     outcome["reasons"].append(f"{grade_id}: {out.get('evalue')}")
+        collect_flags(nb, outcome)
     return outcome
 
 
@@ -269,6 +274,7 @@ def serve(conn: Any, log_path: str) -> None:
             except Exception:  # noqa: BLE001 — сбой проверки одной работы, а не всего класса
                 outcome = {"failed": "сбой проверки: " + traceback.format_exc().strip()[-500:]}
             outcome["spare_pid"] = spare_kernel_pid()
+            outcome["isolation"] = isolation_note(request["config"])
             conn.send(outcome)
     finally:
         shutdown_spare_kernel()
@@ -393,7 +399,7 @@ def record(db: Path, assignment: str, result: StudentResult) -> None:
         for nb in submission.notebooks:
             for grade in nb.grades:
                 grade.auto_score = result.scores.get(grade.name, 0.0)
-                grade.needs_manual_grade = False
+                grade.needs_manual_grade = grade.name in result.flagged  # formgrader покажет
                 result.max_scores.setdefault(grade.name, grade.max_score)
                 result.scores.setdefault(grade.name, 0.0)
         gb.db.commit()
@@ -445,7 +451,8 @@ def grade_class(
         jobs = max(1, min(jobs or available_cores(), len(todo) or 1))
         worker_config = Config(config)
         worker_config.merge(
-            Config({"RobustExecute": {"prestart_kernel": True, "shutdown_kernel": "immediate"}})
+            Config({"RobustExecute": {"prestart_kernel": True, "shutdown_kernel": "immediate",
+                                      "sandbox": True}})
         )
         plain_config = _plain(worker_config)
         idle: queue.Queue[Worker] = queue.Queue()
@@ -567,6 +574,7 @@ def to_result(student: str, stamp: str, outcome: dict) -> StudentResult:
     return StudentResult(
         student, scores=outcome["scores"], max_scores=outcome["max"], reasons=reasons, digest=stamp,
         status="graded" if not outcome.get("error") else "failed",
+        flagged=outcome.get("flagged", {}), isolation=outcome.get("isolation", ""),
     )
 
 
@@ -574,12 +582,13 @@ def write_csv(path: Path, assignment: str, results: list[StudentResult]) -> None
     grade_ids = sorted({g for r in results for g in r.max_scores})
     with path.open("w", newline="", encoding="utf-8") as fh:
         writer = csv.writer(fh)
-        writer.writerow(["student", "assignment", *grade_ids, "total", "max", "reasons"])
+        writer.writerow(["student", "assignment", *grade_ids, "total", "max", "reasons", "manual_review",
+                         "isolation"])
         for r in results:
             best = sum(r.max_scores.get(g, 0) for g in grade_ids)
             writer.writerow(
                 [r.student, assignment, *(r.scores.get(g, 0) for g in grade_ids), r.total, best,
-                 "; ".join(r.reasons)]
+                 "; ".join(r.reasons), "да" if r.flagged else "", r.isolation]
             )
 
 
@@ -592,4 +601,5 @@ def summary(results: list[StudentResult]) -> str:
         best = sum(r.max_scores.values())
         lines.append(f"{r.student:20} {r.total:>4g}/{best:<3g}  {'; '.join(r.reasons)}")
     lines.append(f"оценено: {graded}; ноль с причиной: {zero}; не удалось оценить: {failed}")
+    lines.extend(seal_summary(results))
     return "\n".join(lines)

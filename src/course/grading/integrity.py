@@ -255,3 +255,30 @@ def compare(baseline: dict, state: dict, helpers: dict) -> list[str]:
         if state.get(key) != baseline.get(key):
             problems.append(f"подменено {key}")
     return problems
+
+
+# ----------------------------------------------------------------- итог для course grade
+
+
+def collect_flags(nb: Any, outcome: dict) -> None:
+    """Пометки подмены из оценённого ноутбука → `outcome["flagged"]` и причины."""
+    for number, cell in enumerate(nb.cells, start=1):
+        grade_id = cell.metadata.get("nbgrader", {}).get("grade_id") or f"ячейка {number}"
+        for out in cell.get("outputs", []):
+            if out.get("ename") == TAMPERED:
+                outcome.setdefault("flagged", {})[grade_id] = str(out.get("evalue"))
+                outcome.setdefault("reasons", []).append(f"{grade_id}: {out.get('evalue')}")
+
+
+def seal_summary(results: list) -> list[str]:
+    """Строки итога `course grade`: уровень песочницы и работы, которые ждут учителя."""
+    from course.grading.sandbox import LEVEL_TEXT
+
+    lines = []
+    levels = sorted({r.isolation for r in results if getattr(r, "isolation", "")})
+    if levels:
+        lines.append("изоляция работ: " + "; ".join(LEVEL_TEXT.get(x, x) for x in levels))
+    manual = [r.student for r in results if getattr(r, "flagged", None)]
+    if manual:
+        lines.append(f"{MANUAL} (подмена проверки, баллы за тесты не начислены): {', '.join(manual)}")
+    return lines

@@ -103,6 +103,12 @@ def available_level() -> str:
     return DIR
 
 
+def isolation_note(config: dict) -> str:
+    """Уровень изоляции, с которым работник `course grade` запускает ядра (для итога и CSV)."""
+    enabled = (config.get("RobustExecute") or {}).get("sandbox", False)
+    return available_level() if enabled else OFF
+
+
 def python_roots() -> list[str]:
     """Что нужно ядру из файловой системы: окружение, базовый Python, пакет course."""
     import course
