@@ -102,18 +102,22 @@ for _d in _course_dirs():
             _os.makedirs(_fb, exist_ok=True)
             open(_os.path.join(_fb, 'planted.html'), 'w').write('<h1>подброшено</h1>')
 """
-READ_HIDDEN = _WALK_UP + """
+READ_HIDDEN_FILES = _WALK_UP + """
 import glob as _g
-for _d in _course_dirs():
-    for _p in _g.glob(_os.path.join(_d, '**', '*.ipynb'), recursive=True)[:200]:
+for _d in _course_dirs()[:6]:  # папка курса и её соседи: source/, solutions/, gradebook.db
+    for _p in _g.glob(_os.path.join(_d, '*', '*', '*.ipynb')) + _g.glob(_os.path.join(_d, '*.db')):
         try:
-            _t = open(_p, encoding='utf-8').read()
+            _t = open(_p, encoding='utf-8', errors='replace').read()
         except OSError:
             continue
-        if 'BEGIN HIDDEN' in _t:
+        if 'BEGIN HIDDEN' in _t or 'source_cell' in _t:
             print(_t)
-get_ipython().events.register('pre_run_cell', lambda info: print(info.raw_cell))
 """
+# Обработчик события видит исходник каждой следующей ячейки — и скрытые тесты тоже.
+READ_HIDDEN_HOOK = "get_ipython().events.register('pre_run_cell', lambda info: print(info.raw_cell))"
+HIDDEN_HOOK = (  # то же, но мимо статического поиска: ловит зонд, а вывод чистит отзыв
+    "getattr(get_ipython(), 'eve' + 'nts').register('pre_' + 'run_cell', lambda info: print(info.raw_cell))"
+)
 BIG_FILE = """
 try:
     with open('big.bin', 'wb') as _f:
@@ -157,12 +161,14 @@ ATTACKS: dict[str, tuple[Callable[[Path], None], str, dict[str, float], bool, st
     "gradebook_write": (_first_solution(GRADEBOOK_WRITE), "good", FULL, False, None),
     "double_fork_survivor": (_first_solution(SURVIVOR), "good", FULL, False, None),
     "harm_others": (_first_solution(HARM_OTHERS), "good", FULL, False, None),
-    "read_hidden": (_first_solution(READ_HIDDEN), "good", ZERO, True, "требует ручной проверки"),
+    "read_hidden_files": (_first_solution(READ_HIDDEN_FILES), "good", FULL, False, None),
+    "read_hidden_hook": (_first_solution(READ_HIDDEN_HOOK), "good", ZERO, True, "требует ручной проверки"),
+    "hidden_hook": (_first_solution(HIDDEN_HOOK), "good", ZERO, True, "требует ручной проверки"),
     "fails_hidden": (_fails_hidden, "good", FULL | {"fetch_all_test": 0.0}, False, None),
     "big_file": (_first_solution(BIG_FILE), "good", FULL, False, None),
     "attachment_30mb": (_attachment, "good", FULL, False, None),
 }
-# read_hidden: обработчик pre_run_cell ставится в первой ячейке решения — ещё до первого теста,
+# read_hidden_hook: обработчик pre_run_cell ставится в первой ячейке решения — ещё до первого теста,
 # поэтому без баллов остаются все тесты (подмена замечена перед первым же).
 
 

@@ -116,8 +116,11 @@ CASES: dict[str, tuple[Callable[[Path], None] | None, dict[str, float], str | No
         NO_FETCH, "не завершилась",
     ),
     "huge_output": (_add_cell("print('x' * 10_000_000)"), FULL, None),
+    # Бомба — на верхнем уровне ячейки решения: память растёт сразу, а не после запуска тестового
+    # сервиса внутри теста (на загруженной машине тот съедал лимит времени ячейки раньше, чем
+    # память доходила до предела, и причина менялась на «не завершилась»).
     "memory_bomb": (
-        _lines("hog = bytearray(3 * 2**30)", "hog[::4096] = b'x' * len(hog[::4096])"), NO_FETCH, "память",
+        _append("hog = bytearray(3 * 2**30)\nhog[::4096] = b'x' * len(hog[::4096])"), NO_FETCH, "память",
     ),
     "process_storm": (
         _lines(

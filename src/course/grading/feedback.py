@@ -73,12 +73,15 @@ def _is_test(cell: Any) -> bool:
 
 def without_hidden_tests(nb: Any) -> Any:
     """Копия ноутбука без скрытых тестов и без выводов — для песочницы ядра."""
-    clean = copy.deepcopy(nb)
-    for cell in clean.cells:
+    clean = copy.copy(nb)  # неглубоко: выводы и вложения не копируются (они не нужны ядру)
+    clean.cells = []
+    for cell in nb.cells:
+        cell = copy.copy(cell)
         if cell.cell_type == "code":
             cell.outputs = []
             if _is_test(cell):
                 cell.source = strip_hidden(cell.source)
+        clean.cells.append(cell)
     return clean
 
 

@@ -63,6 +63,11 @@ def scan_source(source: str) -> list[str]:
         return []
     found: list[str] = []
     for node in ast.walk(tree):
+        magic = getattr(getattr(node, "func", None), "attr", "") in ("run_line_magic", "run_cell_magic")
+        if magic:
+            for arg in node.args[1:]:  # %time код / %%capture …: код магии — строкой
+                if isinstance(arg, ast.Constant) and isinstance(arg.value, str):
+                    found.extend(scan_source(arg.value))
         name = None
         if isinstance(node, ast.Attribute):
             name = node.attr
