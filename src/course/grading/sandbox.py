@@ -91,6 +91,20 @@ def _namespaces_work() -> bool:
     return done.returncode == 0
 
 
+@lru_cache(maxsize=1)
+def _separate_user_works() -> bool:
+    """От root: Python окружения запускается от `nobody` (не запустится, если он в /root 0700)."""
+    if os.geteuid() != 0:
+        return False
+    try:
+        nobody = pwd.getpwnam("nobody")
+        done = subprocess.run([sys.executable, "-c", "import course, ipykernel"], capture_output=True,
+                              timeout=60, user=nobody.pw_uid, group=nobody.pw_gid, extra_groups=[], cwd="/")
+    except (OSError, KeyError, subprocess.TimeoutExpired):
+        return False
+    return done.returncode == 0
+
+
 def available_level() -> str:
     """Самый сильный уровень изоляции, доступный здесь (или заданный `COURSE_SANDBOX`)."""
     wanted = requested_level()
@@ -98,7 +112,7 @@ def available_level() -> str:
         return OFF
     if wanted in (None, NAMESPACES) and _namespaces_work():
         return NAMESPACES
-    if wanted in (None, NAMESPACES, USER) and os.geteuid() == 0:
+    if wanted in (None, NAMESPACES, USER) and _separate_user_works():
         return USER
     return DIR
 
