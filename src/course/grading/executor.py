@@ -414,34 +414,25 @@ class RobustExecute(Execute):
     def _baseline(self) -> dict | None:
         """Состояние ядра до кода студента: эталон для зонда (None — не снялся)."""
         canary = integrity.Canary()
-        state, _ = canary.read_probe(*self._run_probe_cell(canary.probe(), 0))
+        state, _ = canary.judge(*self._run_probe_cell(canary.source(), 0))
         return state
 
     def _check_kernel(self, baseline: dict | None) -> str | None:
-        """Канарейки и зонд; вернуть причину подмены или None, если всё как должно быть.
+        """Канарейка и зонд; вернуть причину подмены или None, если всё как должно быть.
 
         Проверка идёт перед каждым тестом (подмена в коде студента) и после него (подмена,
         сработавшая во время теста): так под подозрение попадает только сам тест.
         """
         began = time.perf_counter()
         try:
-            return self._check_kernel_once(baseline)
+            canary = integrity.Canary()
+            state, problem = canary.judge(*self._run_probe_cell(canary.source(), 0))
+            if problem or state is None:
+                return problem
+            problems = integrity.compare(baseline or state, state, _helper_fingerprints())
+            return "; ".join(problems) or None
         finally:
             self.check_seconds = getattr(self, "check_seconds", 0.0) + time.perf_counter() - began
-
-    def _check_kernel_once(self, baseline: dict | None) -> str | None:
-        canary = integrity.Canary()
-        index = getattr(self, "_last_index", 0)
-        for source, names in ((canary.must_fail(), ("AssertionError",)),
-                              (canary.helper_must_fail(), ("ExerciseFailure",))):
-            problem = canary.judge_fail(*self._run_probe_cell(source, index), names)
-            if problem:
-                return problem
-        state, problem = canary.read_probe(*self._run_probe_cell(canary.probe(), index))
-        if problem or state is None:
-            return problem
-        problems = integrity.compare(baseline or state, state, _helper_fingerprints())
-        return "; ".join(problems) or None
 
     def _is_demo(self, cell: NotebookNode) -> bool:
         """Демонстрация лекции: помечена тегом и не несёт ни решения, ни баллов.

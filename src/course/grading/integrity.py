@@ -185,51 +185,58 @@ def helper_fingerprints() -> dict[str, dict[str, str]]:
 
 
 class Canary:
-    """Одна проверка ядра: три кусочка кода и разбор ответов на них."""
+    """Одна проверка ядра — одна контрольная ячейка со свежими случайными числами.
+
+    Ячейка печатает ответ зонда (обязана дойти до print), зовёт `expect_equal` из
+    `course.checks` с неравными числами (обязан упасть с нашим текстом) и заканчивается
+    `assert`, который обязан упасть с текстом, включающим оба ответа. Одна поездка к ядру
+    вместо трёх: проверка перед и после каждого теста стоит одну ячейку.
+    """
 
     def __init__(self) -> None:
         self.a, self.b = secrets.randbelow(10**9), secrets.randbelow(10**9) + 10**9
-        self.nonce = secrets.token_hex(8)
+        self.nonce, self.helper_nonce = secrets.token_hex(8), secrets.token_hex(8)
 
-    def must_fail(self) -> str:
-        return f"assert {self.a} == {self.b}, {self.nonce!r}"
-
-    def helper_must_fail(self) -> str:
-        return (f"from course.checks import expect_equal as _course_eq\n"
-                f"_course_eq({self.a}, {self.b}, {self.nonce!r})")
-
-    def probe(self) -> str:
+    def source(self) -> str:
         return (
             "exec(compile(" + repr(PROBE) + ", '<course-probe>', 'exec'), _course_ns := {'get_ipython': "
             "get_ipython})\nprint('COURSE-PROBE ' + __import__('json').dumps(_course_ns['_course_probe']("
             f"{self.nonce!r}, {self.a} + {self.b}, {list(HELPER_MODULES)!r}), sort_keys=True))\n"
-            "del _course_ns"
+            "del _course_ns\n"
+            "from course.checks import ExerciseFailure as _course_F, expect_equal as _course_eq\n"
+            "try:\n"
+            f"    _course_eq({self.a}, {self.b}, {self.helper_nonce!r})\n"
+            "    _course_r = 'помощник не упал'\n"
+            "except _course_F as _course_x:\n"
+            "    _course_r = str(_course_x)\n"
+            f"assert {self.a} == {self.b}, {self.nonce!r} + ' ' + _course_r"
         )
 
-    def judge_fail(self, reply: dict, outputs: list, ename: tuple[str, ...]) -> str | None:
-        """None, если кусочек упал как должен; иначе — что не так."""
-        errors = [o for o in outputs if o.get("output_type") == "error"]
-        if reply.get("status") != "error":
-            return "контрольная ячейка, которая обязана упасть, прошла"
-        last = errors[-1] if errors else {}
-        if last.get("ename") not in ename or self.nonce not in str(last.get("evalue")):
-            return "контрольная ячейка упала не так, как должна (исключение подменено или стёрто)"
-        return None
-
-    def read_probe(self, reply: dict, outputs: list) -> tuple[dict | None, str | None]:
+    def judge(self, reply: dict, outputs: list) -> tuple[dict | None, str | None]:
+        """(состояние ядра из зонда, None) — если ячейка отработала как написана; иначе (…, причина)."""
+        state = None
         text = "".join(o.get("text", "") for o in outputs if o.get("output_type") == "stream")
-        if reply.get("status") != "ok":
-            return None, "контрольная ячейка, которая обязана пройти, упала или не выполнилась"
         for line in text.splitlines():
             if line.startswith("COURSE-PROBE "):
                 try:
-                    state = json.loads(line.removeprefix("COURSE-PROBE "))
+                    found = json.loads(line.removeprefix("COURSE-PROBE "))
                 except ValueError:
                     break
-                if state.get("nonce") != self.nonce or state.get("total") != self.a + self.b:
-                    break
-                return state, None
-        return None, "контрольная ячейка выполнилась не так, как написана (вывод подменён)"
+                if found.get("nonce") == self.nonce and found.get("total") == self.a + self.b:
+                    state = found
+                break
+        errors = [o for o in outputs if o.get("output_type") == "error"]
+        last = errors[-1] if errors else {}
+        evalue = str(last.get("evalue", ""))
+        if reply.get("status") != "error":
+            return state, "контрольная ячейка прошла, хотя обязана упасть (ячейки пропускаются)"
+        if last.get("ename") != "AssertionError" or self.nonce not in evalue:
+            return state, "контрольная ячейка упала не так, как должна (исключение подменено или стёрто)"
+        if self.helper_nonce not in evalue:
+            return state, "помощник course.checks не упал на неверном ответе (подменён)"
+        if state is None:
+            return None, "ответ зонда в контрольной ячейке подменён или стёрт"
+        return state, None
 
 
 def compare(baseline: dict, state: dict, helpers: dict) -> list[str]:
