@@ -84,6 +84,10 @@ def show_unsolved_in_russian() -> None:
     текст — ExerciseNotSolved с объяснением вместо английской ошибки. Вне IPython ничего не
     делает. Вызывается из `course.notebook.check_python()` — первой ячейки каждого ноутбука.
     """
+    if os.environ.get("NBGRADER_EXECUTION") == "autograde":
+        # При оценке класса IPython не трогаем: проверка подмены (grading/integrity.py) сверяет
+        # его с эталоном, а текст заготовки («упражнение ещё не решено») и так русский.
+        return
     try:
         shell = get_ipython()  # type: ignore[name-defined]  # noqa: F821 — есть только в IPython
     except NameError:
