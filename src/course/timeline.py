@@ -645,5 +645,5 @@ def wait_then_count(job: tuple[float, int]) -> int:
     seconds, limit = job
     with span("ждёт", WAITING):
         wait_io(seconds)
-    with span("считает"):
+    with span("считает", RUNNING):  # цвет — по тому, что делает код; долю процессора рисунок покажет отдельно
         return count_primes(limit)
