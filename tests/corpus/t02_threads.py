@@ -210,6 +210,46 @@ def run_until_failure(tasks, max_workers):
                 errors[i] = exc
     return results, errors, sorted(cancelled)
 """),
+    # --- join_all -----------------------------------------------------------------------------
+    Variant("join_all", "timeout_per_thread", """
+def join_all(threads, timeout):
+    for thread in threads:
+        thread.join(timeout)
+    return [thread.name for thread in threads if thread.is_alive()]
+""", message="каждому потоку дали весь timeout"),
+    Variant("join_all", "join_without_timeout", """
+def join_all(threads, timeout):
+    for thread in threads:
+        thread.join()
+    return [thread.name for thread in threads if thread.is_alive()]
+""", message="без тайм-аута ждёт", isolate=True),
+    Variant("join_all", "sleep_the_whole_timeout", """
+def join_all(threads, timeout):
+    time.sleep(timeout)
+    return [thread.name for thread in threads if thread.is_alive()]
+""", message="не досиживайте срок"),
+    Variant("join_all", "no_waiting", """
+def join_all(threads, timeout):
+    return [thread.name for thread in threads if thread.is_alive()]
+"""),
+    Variant("join_all", "equal_slices", """
+def join_all(threads, timeout):
+    for thread in threads:
+        thread.join(timeout / len(threads))
+    return [thread.name for thread in threads if thread.is_alive()]
+""", message="а не долей срока"),
+    Variant("join_all", "threads_not_names", replace(
+        "return [thread.name for thread in threads if thread.is_alive()]",
+        "return [thread for thread in threads if thread.is_alive()]")),
+    Variant("join_all", "polling_loop", valid=True, source="""
+def join_all(threads, timeout):
+    start = time.perf_counter()
+    waiting = list(threads)
+    while waiting and time.perf_counter() - start < timeout:
+        waiting[0].join(min(0.01, max(0.0, timeout - (time.perf_counter() - start))))
+        waiting = [t for t in waiting if t.is_alive()]
+    return [t.name for t in threads if t.is_alive()]
+"""),
     # --- tally -----------------------------------------------------------------------------
     Variant("tally", "no_lock", replace("            with lock:\n                increment(counts, key)",
                                         "            increment(counts, key)"),
