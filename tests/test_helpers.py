@@ -137,3 +137,28 @@ def test_call_with_pid_reports_where_it_ran() -> None:
     with ProcessPoolExecutor(1) as pool:
         pid, result = pool.submit(call_with_pid, count_primes, 100).result()
     assert result == 25 and pid != os.getpid()
+
+def test_call_explained_names_the_student_error_in_russian() -> None:
+    from course.checks import call_explained, explain_error
+
+    def forgot_return():
+        pass
+
+    def solution():
+        return forgot_return()[0]
+
+    with pytest.raises(ExerciseFailure) as failure:
+        call_explained(solution, timeout=5, what="solution()")
+    text = str(failure.value)
+    assert "ваш код поднял TypeError" in text and "ничего не вернула" in text, text
+    assert isinstance(failure.value.__cause__, TypeError)  # трассировка до строки студента сохранена
+
+    # ожидаемые тестом исключения и сообщения проверок проходят как есть
+    with pytest.raises(ValueError):
+        call_explained(lambda: int("x"), timeout=5, expected=(ValueError,))
+    with pytest.raises(ExerciseFailure, match="^своё$"):
+        call_explained(lambda: expect(False, "своё"), timeout=5)
+    assert call_explained(lambda: 7, timeout=5) == 7
+
+    unknown = explain_error(KeyError("k"), "f()")
+    assert unknown.startswith("f(): ваш код поднял KeyError") and "из решения, а не из теста" in unknown

@@ -96,3 +96,58 @@ def test_rerun_keeps_manual_grades_and_comments(graded) -> None:
     row = next(r for r in csv.DictReader((ours / f"grades-{ASSIGNMENT}.csv").open(encoding="utf-8"))
                if r["student"] == "alice")
     assert row["explain"] == "2.5" and float(row["total"]) == 4.5
+
+
+def _tree(folder: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def _light_course(folder: Path) -> Path:
+    """Папка курса без запуска nbgrader: конфигурация, source/ps1, работы."""
+    import nbformat
+    from teachercourse import CONFIG, source_notebook
+
+    (folder / "source" / ASSIGNMENT).mkdir(parents=True)
+    (folder / "nbgrader_config.py").write_text(CONFIG, encoding="utf-8")
+    nbformat.write(source_notebook(), folder / "source" / ASSIGNMENT / f"{NOTEBOOK}.ipynb")
+    (folder / "submitted" / "alice" / ASSIGNMENT).mkdir(parents=True)
+    return folder
+
+
+@pytest.mark.parametrize(
+    ("case", "args", "expected"),
+    [
+        ("unknown_assignment", ["ps9"], "нет задания 'ps9'"),
+        ("no_submitted", [ASSIGNMENT], "нет папки с работами"),
+        ("broken_config", [ASSIGNMENT], "не загружается"),
+        ("raising_config", [ASSIGNMENT], "не загружается"),
+        ("no_config", [ASSIGNMENT], "нет nbgrader_config.py"),
+        ("missing_config_file", [ASSIGNMENT, "--config", "nope.py"], "нет файла конфигурации"),
+    ],
+)
+def test_bad_input_one_line_exit_2_nothing_created(
+    tmp_path, monkeypatch, capsys, case, args, expected
+) -> None:
+    from course.grading.cli import main
+
+    course = _light_course(tmp_path / "course")
+    if case == "no_submitted":
+        import shutil
+
+        shutil.rmtree(course / "submitted")
+    elif case == "broken_config":
+        (course / "nbgrader_config.py").write_text("c = get_config(\n", encoding="utf-8")
+    elif case == "raising_config":
+        (course / "nbgrader_config.py").write_text("raise RuntimeError('опечатка')\n", encoding="utf-8")
+    elif case == "no_config":
+        (course / "nbgrader_config.py").unlink()
+    before = _tree(course)
+    monkeypatch.chdir(course)
+    monkeypatch.setenv("HOME", str(tmp_path))  # ~/.jupyter пуст: конфигурация — только папки курса
+    monkeypatch.delenv("JUPYTER_CONFIG_PATH", raising=False)
+    code = main(["grade", *args])
+    err = capsys.readouterr().err
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert code == 2, err
+    assert len(lines) == 1 and expected in lines[0], err
+    assert _tree(course) == before, "неудачный запуск что-то создал или изменил"

@@ -177,15 +177,20 @@ def source_assignments(folder: ClassFolder) -> list[str]:
 
 def check_ready(folder: ClassFolder, assignment: str) -> None:
     """Всё, что можно проверить до записи первого файла: задание известно, работы есть."""
+    check_known(folder, assignment)
+    if not folder.submitted.is_dir():
+        raise CourseDirError(
+            f"нет папки с работами {folder.submitted}: соберите работы в "
+            f"{folder.submitted.name}/<студент>/{assignment}/ (nbgrader collect или nbgrader zip_collect)"
+        )
+
+
+def check_known(folder: ClassFolder, assignment: str) -> None:
+    """Задание есть в исходниках или уже в базе оценок — иначе одна строка с тем, какие есть."""
     known = source_assignments(folder)
     if assignment not in known and assignment not in gradebook_assignments(folder.db):
         listed = ", ".join(known) if known else "нет ни одного"
         raise CourseDirError(
             f"нет задания {assignment!r}: нет ноутбуков в {folder.source / assignment} и в базе "
             f"оценок его нет; задания в {folder.source}: {listed}"
-        )
-    if not folder.submitted.is_dir():
-        raise CourseDirError(
-            f"нет папки с работами {folder.submitted}: соберите работы в "
-            f"{folder.submitted.name}/<студент>/{assignment}/ (nbgrader collect или nbgrader zip_collect)"
         )
