@@ -189,6 +189,16 @@ def run_until_failure(tasks, max_workers):
     errors = {i: e for i, (r, e) in enumerate(outcomes) if e is not None}
     return results, errors, []
 """, message="пул не остановили"),
+    Variant("run_until_failure", "result_reraises", """
+def run_until_failure(tasks, max_workers):
+    with ThreadPoolExecutor(max_workers=max_workers) as pool:
+        futures = [pool.submit(task) for task in tasks]
+        done, not_done = wait(futures, return_when=FIRST_EXCEPTION)
+        for future in not_done:
+            future.cancel()
+    results = {i: f.result() for i, f in enumerate(futures) if not f.cancelled()}
+    return results, {}, [i for i, f in enumerate(futures) if f.cancelled()]
+""", message="вылетело из run_until_failure наружу"),
     Variant("run_until_failure", "as_completed_break_cancel", valid=True, source="""
 def run_until_failure(tasks, max_workers):
     pool = ThreadPoolExecutor(max_workers)
