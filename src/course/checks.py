@@ -69,3 +69,23 @@ def call_with_deadline(
     if error is not None:
         raise error
     return outcome["value"]
+
+
+def start_in_thread(func: Callable[..., Any], *args: Any) -> tuple[threading.Thread, dict[str, Any]]:
+    """Запустить `func(*args)` в фоновом потоке; вернуть (поток, словарь с "value" или "error").
+
+    Для проверок «этот вызов должен ждать»: поток ещё жив через 0,3 с — значит, ждёт; после
+    нужного действия он должен закончиться. Исключение не печатается (nbgrader обнулил бы
+    ячейку за stderr), а кладётся в словарь под ключом "error".
+    """
+    box: dict[str, Any] = {}
+
+    def body() -> None:
+        try:
+            box["value"] = func(*args)
+        except BaseException as exc:  # noqa: BLE001 — покажем в сообщении теста
+            box["error"] = exc
+
+    worker = threading.Thread(target=body, name=f"check:фон {getattr(func, '__name__', '')}", daemon=True)
+    worker.start()
+    return worker, box
