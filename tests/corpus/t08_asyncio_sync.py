@@ -271,7 +271,7 @@ async def run_by_priority(jobs, workers):
     for task in tasks:
         task.cancel()
     return started
-''', message="упала с TypeError"),
+''', message="упала — ваш код поднял TypeError"),
     Variant("run_by_priority", "plain_fifo_queue", replace(
         "queue = asyncio.PriorityQueue()", "queue = asyncio.Queue()")),
     Variant("run_by_priority", "records_finish_not_start", '''
