@@ -28,7 +28,9 @@ c.FileNameCollectorPlugin.named_regexp = (
 )
 
 # Заготовка вместо решения — по-русски; ячейка падает, пока студент её не заполнит.
-c.ClearSolutions.code_stub = {"python": "# ВАШ КОД ЗДЕСЬ\nraise NotImplementedError()"}
+c.ClearSolutions.code_stub = {
+    "python": '# ВАШ КОД ЗДЕСЬ\nraise NotImplementedError("упражнение ещё не решено")'
+}
 c.ClearSolutions.text_stub = "ВАШ ОТВЕТ ЗДЕСЬ"
 
 # Время на ячейку: упражнения курса укладываются в секунды; зависание — не дольше 30 с.
@@ -37,7 +39,10 @@ c.Execute.interrupt_on_timeout = True
 c.Execute.raise_on_iopub_timeout = False
 
 # Скрытые тесты не показываем в отзыве студенту.
+# SanitizeFeedback — первым, пока скрытые тесты ещё в ноутбуке: вычёркивает их строки и из
+# вывода (traceback упавшего скрытого теста), убирает пути учителя, держит отзыв ≤ 2 МБ.
 c.GenerateFeedback.preprocessors = [
+    "course.grading.feedback.SanitizeFeedback",
     "nbgrader.preprocessors.GetGrades",
     "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor",
     "nbgrader.preprocessors.ClearHiddenTests",
@@ -60,5 +65,8 @@ c.Autograde.autograde_preprocessors = [
 c.RobustExecute.notebook_timeout = 300
 c.RobustExecute.memory_limit_mb = 2048
 c.RobustExecute.max_processes = 64
+# Ядро — в песочнице (bubblewrap; без него — лучшее доступное), плюс канарейки и зонд подмены:
+# src/course/grading/sandbox.py и integrity.py. `course grade` включает это всегда.
+c.RobustExecute.sandbox = True
 # Удалённые студентом оцениваемые ячейки возвращаются из исходника.
 c.OverwriteCells.add_missing_cells = True

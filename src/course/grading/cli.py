@@ -32,8 +32,13 @@ def main(argv: list[str] | None = None) -> int:
         "--check", action="store_true", help="ничего не писать, только сравнить с notebooks/"
     )
     chk = sub.add_parser("check", help="самопроверка ноутбука видимыми тестами")
-    chk.add_argument("notebook", type=Path, help="путь к .ipynb")
-    chk.add_argument("--cell-timeout", type=int, default=30, help="лимит на ячейку, с (30)")
+    chk.add_argument(
+        "notebook", type=Path,
+        help="тема (01-basics) или путь к .ipynb; тема ищется в текущей папке и в notebooks/ курса",
+    )
+    chk.add_argument(
+        "--cell-timeout", type=int, default=None, help="лимит на ячейку, с (как в настройках курса)"
+    )
     grd = sub.add_parser("grade", help="оценить все работы задания из submitted/")
     grd.add_argument("assignment", help="имя задания, например 01-basics")
     grd.add_argument("--jobs", type=int, default=None, help="параллельных работ (по числу ядер)")
@@ -141,14 +146,33 @@ def class_gradebook(layout: CourseLayout) -> Path | None:
     return folder.db if folder.db.is_file() else None
 
 
-def cmd_check(notebook: Path, cell_timeout: int) -> int:
+def cmd_check(notebook: Path, cell_timeout: int | None) -> int:
     from course.grading.check import check_notebook, report
 
-    if not notebook.is_file():
-        raise FileNotFoundError(f"нет файла {notebook}")
+    notebook = resolve_notebook(notebook)
     verdicts = check_notebook(notebook, cell_timeout=cell_timeout)
     print(report(verdicts))
     return 0 if all(v.earned == v.points for v in verdicts) else 1
+
+
+def resolve_notebook(name: Path) -> Path:
+    """Ноутбук для `course check`: путь как есть или тема (`01-basics`).
+
+    Одна команда `course check 01-basics` работает из ячейки темы (папка ноутбука), из
+    notebooks/ и из корня курса — студенту не нужно думать, где он.
+    """
+    if name.is_file():
+        return name
+    topic = name.name.removesuffix(".ipynb")
+    candidates = [Path(f"{topic}.ipynb"), Path(topic) / f"{topic}.ipynb"]
+    try:
+        candidates.append(find_root() / "notebooks" / topic / f"{topic}.ipynb")
+    except ReleaseError:
+        pass
+    for candidate in candidates:
+        if candidate.is_file():
+            return candidate
+    raise FileNotFoundError(f"нет файла {name} (и темы {topic} рядом или в notebooks/ курса)")
 
 
 def cmd_grade(args: argparse.Namespace) -> int:

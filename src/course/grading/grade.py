@@ -39,7 +39,9 @@ import psutil
 from course.grading.course_dir import ClassFolder, check_ready, open_class
 from course.grading.executor import ABORTED, kill_process_tree
 from course.grading.gradebook import read_autogrades, store_autogrades, submission_scores
+from course.grading.integrity import collect_flags, seal_summary
 from course.grading.release import CourseLayout
+from course.grading.sandbox import isolation_note
 from course.notebook import available_cores
 
 
@@ -54,6 +56,8 @@ class StudentResult:
     status: str = "graded"  # graded | zero | failed
     digest: str = ""
     pending: list[str] = field(default_factory=list)  # ячейки, которые ждут ручной оценки
+    flagged: dict[str, str] = field(default_factory=dict)  # grade_id → почему нужна ручная проверка
+    isolation: str = ""  # уровень песочницы (sandbox.LEVELS)
 
     @property
     def total(self) -> float:
@@ -204,6 +208,7 @@ def grade_submission(request: dict) -> dict:
             for out in cell.get("outputs", []):
                 if out.get("ename") == ABORTED:
                     outcome["reasons"].append(f"{grade_id}: {out.get('evalue')}")
+        collect_flags(nb, outcome)
     return outcome
 
 
@@ -262,6 +267,7 @@ def serve(conn: Any, log_path: str) -> None:
             except Exception:  # noqa: BLE001 — сбой проверки одной работы, а не всего класса
                 outcome = {"failed": "сбой проверки: " + traceback.format_exc().strip()[-500:]}
             outcome["spare_pid"] = spare_kernel_pid()
+            outcome["isolation"] = isolation_note(request["config"])
             conn.send(outcome)
     finally:
         shutdown_spare_kernel()
@@ -381,7 +387,8 @@ def record(db: Path, assignment: str, result: StudentResult, autogrades: dict | 
     так же, как записал бы стоковый autograde (см. gradebook.py), — и перечитать баллы
     оттуда: в отчёте и CSV те же числа, что в formgrader и `nbgrader export`."""
     url = f"sqlite:///{db}"
-    store_autogrades(url, assignment, result.student, autogrades if result.status == "graded" else None)
+    store_autogrades(url, assignment, result.student, autogrades if result.status == "graded" else None,
+                     flagged=result.flagged)
     record_scores(db, assignment, result)
 
 
@@ -441,7 +448,8 @@ def grade_class(
         jobs = max(1, min(jobs or available_cores(), len(todo) or 1))
         worker_config = Config(config)
         worker_config.merge(
-            Config({"RobustExecute": {"prestart_kernel": True, "shutdown_kernel": "immediate"}})
+            Config({"RobustExecute": {"prestart_kernel": True, "shutdown_kernel": "immediate",
+                                      "sandbox": True}})
         )
         plain_config = _plain(worker_config)
         idle: queue.Queue[Worker] = queue.Queue()
@@ -568,11 +576,12 @@ def to_result(student: str, stamp: str, outcome: dict) -> StudentResult:
     return StudentResult(
         student, scores=outcome["scores"], max_scores=outcome["max"], reasons=reasons, digest=stamp,
         status="graded" if not outcome.get("error") else "failed",
+        flagged=outcome.get("flagged", {}), isolation=outcome.get("isolation", ""),
     )
 
 
 CSV_COLUMNS = ("student", "email", "assignment")  # затем баллы по grade_id
-CSV_TAIL = ("total", "max", "needs_manual_grade", "reasons")
+CSV_TAIL = ("total", "max", "needs_manual_grade", "reasons", "manual_review", "isolation")
 
 
 def write_csv(path: Path, assignment: str, results: list[StudentResult], db: Path) -> None:
@@ -594,7 +603,7 @@ def write_csv(path: Path, assignment: str, results: list[StudentResult], db: Pat
                 [r.student, got.get("email", ""), assignment,
                  *(_number(got["scores"].get(g, 0.0)) for g in grade_ids),
                  _number(got["total"]), _number(got["max_total"] or sum(got["max"].values())),
-                 len(got["pending"]), "; ".join(r.reasons)]
+                 len(got["pending"]), "; ".join(r.reasons), "да" if r.flagged else "", r.isolation]
             )
     if results and all(r.student.isdigit() for r in results):  # номера участников из выгрузки LMS
         from course.grading.lms import write_moodle_sheet
@@ -623,4 +632,5 @@ def summary(results: list[StudentResult]) -> str:
     if waiting:
         lines.append(f"работ с ячейками для ручной оценки: {waiting} — оцените их в formgrader "
                      "и запустите course grade ещё раз (ручные баллы сохранятся), чтобы обновить CSV")
+    lines.extend(seal_summary(results))
     return "\n".join(lines)

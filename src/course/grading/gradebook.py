@@ -39,8 +39,12 @@ def read_autogrades(db_url: str, assignment: str, student: str) -> dict[str, Any
         return {"timestamp": stamp.isoformat() if stamp else None, "notebooks": notebooks}
 
 
-def store_autogrades(db_url: str, assignment: str, student: str, auto: dict[str, Any] | None) -> None:
+def store_autogrades(db_url: str, assignment: str, student: str, auto: dict[str, Any] | None,
+                     flagged: dict[str, str] | None = None) -> None:
     """Записать итог в общую базу одной транзакцией, не трогая ручные оценки и комментарии.
+
+    `flagged` — ячейки, где сработала проверка подмены (integrity.py): авто-балл 0 и
+    `needs_manual_grade=True`, чтобы formgrader показал их преподавателю.
 
     `auto=None` — работу не удалось выполнить (нет ноутбука, битый JSON, сбой проверки): как
     nbgrader с пропавшим ноутбуком, ставим 0 и `needs_manual_grade=False` всем ячейкам.
@@ -61,6 +65,8 @@ def store_autogrades(db_url: str, assignment: str, student: str, auto: dict[str,
                 # nbgrader уже учёл ручной балл; у задания-task он ничего не меняет
                 grade.auto_score = got["grades"][grade.name]["auto_score"]
                 grade.needs_manual_grade = got["grades"][grade.name]["needs_manual_grade"]
+                if flagged and grade.name in flagged:
+                    grade.auto_score, grade.needs_manual_grade = 0.0, True
             if got is not None:
                 for comment in nb.comments:
                     if comment.name in got["comments"]:
