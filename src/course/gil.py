@@ -5,6 +5,7 @@ forkserver функцию из ячейки дочерний процесс не
 ноутбуке несколько раз, лучше держать в одном месте — меняется только то, *что* и *как* запускаем.
 
 - `sha256_job` — хеширование на C, которое отпускает GIL (в отличие от `workloads.fib`);
+- `random_bytes_job` — работа внутри системного вызова (ядро ОС считает, GIL отпущен);
 - `run_copies` — одна и та же задача в 1, 2, N копиях одной стратегией (эксперимент с fib);
 - `handoff_cost` — грубая цена передачи управления между двумя потоками;
 - `heartbeat_gaps` — как надолго занятый поток не даёт другому получить GIL;
@@ -16,6 +17,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import importlib.util
+import os
 import sys
 import sysconfig
 import threading
@@ -49,6 +51,19 @@ def sha256_job(mib: int) -> str:
     for _ in range(max(1, mib // BLOCK_MIB)):
         digest.update(block)
     return digest.hexdigest()
+
+
+def random_bytes_job(mib: int) -> int:
+    """Взять у ядра ОС `mib` МиБ случайных байтов (`os.urandom` → системный вызов getrandom).
+
+    Работу делает ядро ОС, а CPython на время вызова отпускает GIL: два потока в двух таких
+    вызовах считают на двух ядрах сразу — это видно по системному процессорному времени
+    (`os.times().system`). Возвращает число полученных байтов.
+    """
+    got = 0
+    for _ in range(mib):
+        got += len(os.urandom(MIB))
+    return got
 
 
 def run_copies(func: Callable[[Any], Any], arg: Any, copies: Sequence[int], strategy: str) -> list[Timing]:

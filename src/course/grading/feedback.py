@@ -15,11 +15,17 @@
 
 Ядро не может прочитать скрытые тесты *до* их выполнения: в песочницу кладётся копия
 ноутбука без них (`without_hidden_tests`), а база оценок и `source/` туда не видны.
+
+Ещё здесь — блок «Замечания проверки» (`add_reasons`): стоковый `generate_feedback`
+пишет баллы, комментарии и выводы, а `course grade` добавляет то, чего nbgrader не знает:
+почему упражнение не выполнилось (зависание, лимит памяти, перезапуск ядра, восстановленная
+закрытая ячейка). Блок вставляется в начало страницы, чтобы его нельзя было пропустить.
 """
 
 from __future__ import annotations
 
 import copy
+import html
 import json
 import os
 import re
@@ -189,3 +195,20 @@ class SanitizeFeedback(NbGraderPreprocessor):
                 return
             if cell.get("attachments"):
                 cell.attachments = {}
+
+MARK = "course-grade-reasons"
+
+
+def add_reasons(folder: Path, reasons: list[str]) -> None:
+    """Вписать причины в каждый HTML-отзыв папки (повторный вызов заменяет прежний блок)."""
+    block = ""
+    if reasons:
+        items = "".join(f"<li>{html.escape(r)}</li>" for r in reasons)
+        block = (f'<div id="{MARK}" style="border:1px solid #c60;padding:0.5em 1em;margin:1em">'
+                 f"<h2>Замечания проверки</h2><ul>{items}</ul></div>")
+    for page in sorted(folder.glob("*.html")):
+        text = page.read_text(encoding="utf-8")
+        text = re.sub(rf'<div id="{MARK}".*?</ul></div>', "", text, count=1, flags=re.S)
+        if block:
+            text = re.sub(r"(<body[^>]*>)", lambda m: m.group(1) + block, text, count=1)
+        page.write_text(text, encoding="utf-8")
