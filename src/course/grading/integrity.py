@@ -40,7 +40,7 @@ TAMPER_API = {
     "ast_transformers", "set_custom_exc", "custom_exceptions", "run_cell", "run_cell_async",
     "run_ast_nodes", "run_code", "transform_cell", "transform_ast", "showtraceback",
     "_showtraceback", "showsyntaxerror", "settrace", "setprofile", "get_referrers", "get_objects",
-    "history_manager", "clear_output", "_ih", "_oh", "__code__", "__builtins__", "excepthook",
+    "history_manager", "clear_output", "_ih", "_oh", "__code__", "__builtins__",
     "register_magic_function", "pythonapi",
 }
 TAMPER_EVENTS = {"pre_run_cell", "pre_execute", "post_run_cell", "post_execute"}
