@@ -38,7 +38,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from course.checks import ExerciseFailure, call_with_deadline, explain_error
+from course.checks import ExerciseFailure, call_with_deadline, explain_error, group_failure
 
 DEFAULT_THRESHOLD = 0.05  # секунды: дольше этого один шаг цикла — уже «блокировка»
 _COROUTINE_FLAGS = inspect.CO_COROUTINE | inspect.CO_ASYNC_GENERATOR | inspect.CO_ITERABLE_COROUTINE
@@ -242,6 +242,10 @@ def run_async(
         gc.freeze()
         try:
             run = call_with_deadline(body, timeout=timeout, what=name)
+        except BaseExceptionGroup as group:
+            # Группу (TaskGroup в коде студента) IPython печатает в stderr, а не ошибкой ячейки:
+            # тест сошёл бы за пройденный. Отдаём ExerciseFailure с объяснением (GroupFailure).
+            raise group_failure(group, name)  # noqa: B904 — причина уже поставлена: первая ошибка группы
         except ExerciseFailure:
             if finished.is_set():
                 raise
