@@ -399,7 +399,7 @@ def _run(folder: str, task: str, keys: Sequence[str], timeout: float) -> dict[st
             left = max(deadline - time.perf_counter(), 0.1)
             try:
                 value = async_result.get(timeout=left, interval=POLL, propagate=False)
-            except Exception as exc:  # noqa: BLE001 — таймаут ожидания: сообщаем, а не падаем
+            except Exception as exc:  # noqa: BLE001 — тайм-аут ожидания: сообщаем, а не падаем
                 results[key] = ("TIMEOUT", f"{type(exc).__name__}: {exc}")
                 continue
             state = async_result.state
