@@ -142,14 +142,16 @@ def describe_cpu_comparison(timings: Sequence[Timing], cores: int) -> str:
     )
     if thr.cpu_share > 1.3:
         lines.append("  Больше одного ядра: похоже, это сборка без GIL — потоки считали параллельно.")
-    elif thread_speed > 1.25:
+    elif thread_speed > 1.1:
         lines.append(
             f"  По часам потоки вышли в {thread_speed:.1f} раза быстрее — это не параллельность: на "
             "занятой машине ОС делит ядра между потоками всех программ, и четыре наших потока "
             "получили больше долей, чем один. Больше одного ядра сразу они не заняли."
         )
+    elif thread_speed < 0.9:
+        lines.append(f"  По часам потоки даже медленнее (×{thread_speed:.2f}): GIL и переключения.")
     else:
-        lines.append(f"  По часам потоки не быстрее последовательного счёта (×{thread_speed:.2f}): GIL.")
+        lines.append(f"  По часам — примерно столько же, сколько последовательно (×{thread_speed:.2f}): GIL.")
     proc_speed = seq.wall / proc.wall if proc.wall > 0 else 0.0
     lines.append(
         f"процессы: занято в среднем {proc.cpu_share:.2f} ядра из {cores} доступных, по часам "
