@@ -259,6 +259,9 @@ KNOWN_ERRORS: list[tuple[type[BaseException], str, str]] = [
      "цикл событий уже закрыт: что-то запускают после его конца (задача, которую не дождались?)"),
     (AttributeError, "'NoneType' object has no attribute",
      "у None берут атрибут: функция, от которой ждали объект, ничего не вернула (забыт return?)"),
+    (ValueError, "chunksize must be >= 1",
+     "пулу передали chunksize меньше 1: целочисленное деление (len(items) // max_messages) даёт 0, "
+     "когда элементов меньше, чем сообщений; округляйте вверх — math.ceil(len(items) / max_messages)"),
     (RecursionError, "maximum recursion depth",
      "функция бесконечно зовёт саму себя — нет условия выхода из рекурсии"),
 ]
