@@ -185,3 +185,16 @@ def test_start_in_thread_keeps_result_or_error() -> None:
     worker, box = start_in_thread(lambda: 1 / 0)
     worker.join(5)
     assert isinstance(box["error"], ZeroDivisionError)
+
+
+def test_thread_errors_are_collected_and_explained(capfd) -> None:
+    from course.checks import expect_no_thread_errors, thread_errors
+
+    with thread_errors() as caught:
+        worker = threading.Thread(target=lambda: [][1])
+        worker.start()
+        worker.join()
+    assert capfd.readouterr().err == ""
+    with pytest.raises(ExerciseFailure, match="исключение в потоке.*IndexError"):
+        expect_no_thread_errors(caught, "fetch_limited")
+    expect_no_thread_errors([], "ничего")
