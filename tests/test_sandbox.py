@@ -12,6 +12,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import html
+import importlib
 import os
 import re
 import socket
@@ -147,13 +148,20 @@ def test_feedback_shows_only_what_the_student_may_see(attacked_class) -> None:
         assert not leaked, f"{page.parent.parent.name}: скрытые тесты в отзыве: {leaked[:3]}"
         paths = [p for p in forbidden if p in text]
         assert not paths, f"{page.parent.parent.name}: пути учителя в отзыве: {paths}"
-    hook = (root / "feedback" / "hidden_hook" / ASSIGNMENT / "01-basics.html").read_text(encoding="utf-8")
-    assert REDACTED in html.unescape(hook), "напечатанный обработчиком исходник скрытого теста не вычеркнут"
+    # Упавший скрытый тест: его строка в traceback вычеркнута, а сообщение проверки — осталось.
+    failed = html.unescape((root / "feedback" / "fails_hidden" / ASSIGNMENT / "01-basics.html").read_text(
+        encoding="utf-8"))
+    assert REDACTED in failed and "порядок ответов при повторах в списке: ожидалось" in failed
 
 
-def test_static_scan_flags_nothing_in_reference_solutions() -> None:
+def test_static_scan_flags_nothing_in_reference_solutions_and_corpus() -> None:
+    """Ни эталонные решения, ни ответы корпуса (верные и неверные, tests/corpus) не похожи на подмену."""
     flagged = {rel(p): integrity.scan_notebook(nbformat.read(p, as_version=4)) for p in SOURCE_NOTEBOOKS}
     assert not {k: v for k, v in flagged.items() if v}
+    files = sorted((ROOT / "tests" / "corpus").glob("t[0-9]*.py"))
+    corpus = [importlib.import_module(f"corpus.{p.stem}") for p in files]
+    variants = [v for module in corpus for v in module.VARIANTS if isinstance(v.source, str)]
+    assert variants and not [v.label for v in variants if integrity.scan_source(v.source)]
     assert "input_transformers_post" in integrity.scan_source(INPUT_TRANSFORMER)
     assert integrity.scan_source("import course.checks\ncourse.checks.expect = print")
     assert integrity.scan_source("%time x = get_ipython().events.register('pre_run_cell', print)")

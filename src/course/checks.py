@@ -84,6 +84,10 @@ def show_unsolved_in_russian() -> None:
     текст — ExerciseNotSolved с объяснением вместо английской ошибки. Вне IPython ничего не
     делает. Вызывается из `course.notebook.check_python()` — первой ячейки каждого ноутбука.
     """
+    if os.environ.get("NBGRADER_EXECUTION") == "autograde":
+        # При оценке класса IPython не трогаем: проверка подмены (grading/integrity.py) сверяет
+        # его с эталоном, а текст заготовки («упражнение ещё не решено») и так русский.
+        return
     try:
         shell = get_ipython()  # type: ignore[name-defined]  # noqa: F821 — есть только в IPython
     except NameError:
@@ -294,7 +298,10 @@ KNOWN_ERRORS: list[tuple[type[BaseException], str, str]] = [
      "пулу передали chunksize меньше 1: целочисленное деление (len(items) // max_messages) даёт 0, "
      "когда элементов меньше, чем сообщений; округляйте вверх — math.ceil(len(items) / max_messages)"),
     (RecursionError, "maximum recursion depth",
-     "функция бесконечно зовёт саму себя — нет условия выхода из рекурсии"),
+     "функция бесконечно зовёт саму себя — нет условия выхода из рекурсии"),    (Exception, "Can't pickle",
+     "пул процессов передаёт функцию и аргументы дочернему процессу через pickle, а lambda и функцию, "
+     "определённую внутри другой функции, так не передать: отдайте пулу функцию из модуля, "
+     "functools.partial(функция, аргумент) или несколько списков аргументов в pool.map"),
 ]
 
 

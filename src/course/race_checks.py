@@ -260,6 +260,7 @@ class LockMonitor:
         self._names: dict[int, str] = {}  # ident -> имя потока
         self._abort: set[int] = set()
         self.reports: list[str] = []
+        self.cycles: list[list[tuple[str, str, str]]] = []  # найденные циклы — для рисунка графа
 
     def lock(self, name: str) -> TracedLock:
         """Новая «обычная» блокировка (как threading.Lock) с именем для отчётов."""
@@ -339,6 +340,7 @@ class LockMonitor:
             report = describe_cycle(cycle, self._held_by_name())
             self._abort |= {t for t, _, _ in idents}
         self.reports.append(report)
+        self.cycles.append(cycle)
         return report
 
     def _held_by_name(self) -> dict[str, list[str]]:

@@ -11,6 +11,8 @@
   следующими; прерванный до отзыва запуск допишет его в следующий раз;
 - после каждой работы убиваются все процессы, которые работник и ядро успели породить
   (кроме запасного ядра); зависший или умерший работник убивается целиком и заменяется;
+- ядро работы — в песочнице (sandbox.py) и под проверкой на подмену (integrity.py): уровень
+  изоляции и пометка «требует ручной проверки» попадают в итог, CSV и базу оценок;
 - битый JSON, пропавший или переименованный ноутбук — 0 и причина, без запуска ядра;
 - изменённые или удалённые закрытые ячейки восстанавливаются из исходника, и это
   записывается в причины; сданные файлы не меняются (проверяется хешем до и после);
@@ -421,7 +423,8 @@ def grade_class(
     class_dir = open_course(course, course_dir, cell_timeout)
     check_ready(class_dir, assignment)
     config = class_dir.config
-    root, submitted, feedback, db = class_dir.root, class_dir.submitted, class_dir.feedback, class_dir.db
+    submitted, feedback, db = class_dir.submitted, class_dir.feedback, class_dir.db
+    root = db.parent  # ведомость и состояние — рядом с базой оценок (у курса репозитория — autograder/class/)
     students = sorted(p.name for p in submitted.iterdir() if p.is_dir())
     notebooks = ensure_assignment(class_dir, assignment)
     state_file = root / f".course-grade-state-{assignment}.json"

@@ -40,7 +40,7 @@ TAMPER_API = {
     "ast_transformers", "set_custom_exc", "custom_exceptions", "run_cell", "run_cell_async",
     "run_ast_nodes", "run_code", "transform_cell", "transform_ast", "showtraceback",
     "_showtraceback", "showsyntaxerror", "settrace", "setprofile", "get_referrers", "get_objects",
-    "history_manager", "clear_output", "_ih", "_oh", "__code__", "__builtins__", "excepthook",
+    "history_manager", "clear_output", "_ih", "_oh", "__code__", "__builtins__",
     "register_magic_function", "pythonapi",
 }
 TAMPER_EVENTS = {"pre_run_cell", "pre_execute", "post_run_cell", "post_execute"}
@@ -154,6 +154,9 @@ def _course_probe(nonce, total, modules):
             shell[key] = [type(items).__name__, *[name(t) for t in items]]
         shell["events"] = {e: [name(c) for c in cbs] for e, cbs in sorted(ip.events.callbacks.items())}
         shell["custom_exceptions"] = repr(ip.custom_exceptions)
+        wrapped = getattr(getattr(ip, "CustomTB", None), "__func__", None)
+        cells = [c.cell_contents for c in (getattr(wrapped, "__closure__", None) or ())]
+        shell["custom_handler"] = [name(c) for c in cells if isinstance(c, types.FunctionType)]
         shell["overrides"] = sorted(k for k in vars(ip) if k in (
             "run_cell", "run_cell_async", "run_ast_nodes", "run_code", "transform_cell", "transform_ast",
             "showtraceback", "_showtraceback", "should_run_async", "showsyntaxerror", "compile", "events"))
@@ -239,6 +242,17 @@ class Canary:
         return state, None
 
 
+def _course_handler(name: str) -> bool:
+    """Обработчик исключений — из установленного course.checks (а не из ячейки студента)."""
+    import IPython.core.interactiveshell as shell
+
+    import course.checks
+
+    if name.startswith("IPython.core.interactiveshell.InteractiveShell.set_custom_exc."):
+        return name.endswith("@" + shell.__file__)  # обёртка самого IPython вокруг обработчика
+    return name.startswith("course.checks.") and name.endswith("@" + course.checks.__file__)
+
+
 def compare(baseline: dict, state: dict, helpers: dict) -> list[str]:
     """Отличия состояния ядра от эталона (снятого до кода студента) и от файлов курса."""
     problems = []
@@ -253,9 +267,13 @@ def compare(baseline: dict, state: dict, helpers: dict) -> list[str]:
                  or "@<" in c or "/ipykernel_" in c]
         if added or any(c not in now.get("events", {}).get(event, []) for c in before):
             problems.append(f"изменены обработчики события {event}")
-    for key in ("custom_exceptions", "overrides", "class", "compile"):
+    for key in ("overrides", "class", "compile"):
         if now.get(key) != base.get(key):
             problems.append(f"подменено выполнение ячеек IPython ({key})")
+    handler = now.get("custom_handler")
+    if handler != base.get("custom_handler") and not all(_course_handler(h) for h in handler or ["?"]):
+        # course.notebook.check_python() ставит свой обработчик (заготовка → «ещё не решено»): он свой
+        problems.append("подменена обработка исключений IPython (set_custom_exc)")
     for module, expected in helpers.items():
         got = state.get("helpers", {}).get(module)
         if got is None:
