@@ -10,7 +10,7 @@
     result.stdout                 # '4\\n'
 
 Не путать с `subprocess.run` «как есть»: здесь зависший скрипт убивается через `timeout`
-секунд с объяснением по-русски, а не вешает ячейку, и stderr ребёнка не попадает в stderr
+секунд с объяснением по-русски, а не вешает ячейку, и stderr дочернего процесса не попадает в stderr
 ячейки (nbgrader обнулил бы такую ячейку-тест).
 
 Для упражнений: `run_function(func, *args)` переносит функцию из ячейки в скрипт (по её
@@ -72,7 +72,7 @@ class ScriptFailed(ExerciseFailure):
 
 @dataclass(frozen=True)
 class ScriptResult:
-    """Итог запуска скрипта: код возврата, вывод и время по стене (секунды)."""
+    """Итог запуска скрипта: код возврата, вывод и время по часам (секунды)."""
 
     returncode: int
     stdout: str
@@ -84,7 +84,7 @@ class ScriptResult:
         return self.returncode == 0
 
     def error_summary(self) -> str:
-        """Последняя строка stderr ребёнка — обычно тип и текст исключения."""
+        """Последняя строка stderr дочернего процесса — обычно тип и текст исключения."""
         lines = [line for line in self.stderr.strip().splitlines() if line.strip()]
         return lines[-1].strip() if lines else f"код возврата {self.returncode}, stderr пуст"
 
