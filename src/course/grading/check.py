@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import nbformat
-
 from nbgrader.preprocessors import CheckCellMetadata, ClearOutput
 from traitlets.config import Config
 from traitlets.config.loader import PyFileConfigLoader
