@@ -2,6 +2,7 @@
 # Стоковые команды запускайте из корня репозитория:
 #   nbgrader autograde 01-basics --config autograder/nbgrader_config.py
 # `course release` читает этот же файл (и подменяет только каталоги — для сборки во временной папке).
+import importlib.util
 import os
 
 c = get_config()  # noqa: F821 — get_config подставляет nbgrader
@@ -28,6 +29,13 @@ c.ClearSolutions.text_stub = "ВАШ ОТВЕТ ЗДЕСЬ"
 c.Execute.timeout = 30
 c.Execute.interrupt_on_timeout = True
 c.Execute.raise_on_iopub_timeout = False
+
+# Отзыв — по-русски: свой шаблон (src/course/grading/templates/feedback_ru) вместо английского
+# шаблона nbgrader; его берут и `nbgrader generate_feedback`, и `course grade`.
+c.HTMLExporter.template_name = "feedback_ru"
+c.HTMLExporter.extra_template_basedirs = [
+    os.path.join(os.path.dirname(importlib.util.find_spec("course.grading").origin), "templates")
+]
 
 # Скрытые тесты не показываем в отзыве студенту.
 c.GenerateFeedback.preprocessors = [
