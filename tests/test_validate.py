@@ -31,7 +31,8 @@ def validate_like_the_button(path: Path, monkeypatch) -> set[str]:
     app = NbGrader()
     app.config_file_paths.append(paths)
     app.load_config_file()
-    assert app.config.Validator.preprocessors == VALIDATE_PREPROCESSORS, "нет nbgrader_config.py"
+    got = app.config.Validator.preprocessors
+    assert got == VALIDATE_PREPROCESSORS, "Validate не видит nbgrader_config.py"
     result = Validator(config=app.config).validate(str(path))
     assert set(result) <= {"failed"}, f"Validate сообщил не о тестах: {sorted(result)}"
     failed = {item["source"] for item in result.get("failed", [])}

@@ -8,10 +8,17 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
 import re
+import shutil
+import tempfile
 import threading
+import time
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
 from typing import Any, TypeVar
 
 T = TypeVar("T")
@@ -77,6 +84,10 @@ def show_unsolved_in_russian() -> None:
     текст — ExerciseNotSolved с объяснением вместо английской ошибки. Вне IPython ничего не
     делает. Вызывается из `course.notebook.check_python()` — первой ячейки каждого ноутбука.
     """
+    if os.environ.get("NBGRADER_EXECUTION") == "autograde":
+        # При оценке класса IPython не трогаем: проверка подмены (grading/integrity.py) сверяет
+        # его с эталоном, а текст заготовки («упражнение ещё не решено») и так русский.
+        return
     try:
         shell = get_ipython()  # type: ignore[name-defined]  # noqa: F821 — есть только в IPython
     except NameError:
@@ -150,3 +161,170 @@ def call_with_deadline(
     if error is not None:
         raise error
     return outcome["value"]
+
+
+def start_in_thread(func: Callable[..., Any], *args: Any) -> tuple[threading.Thread, dict[str, Any]]:
+    """Запустить `func(*args)` в фоновом потоке; вернуть (поток, словарь с "value" или "error").
+
+    Для проверок «этот вызов должен ждать»: поток ещё жив через 0,3 с — значит, ждёт; после
+    нужного действия он должен закончиться. Исключение не печатается (nbgrader обнулил бы
+    ячейку за stderr), а кладётся в словарь под ключом "error".
+    """
+    box: dict[str, Any] = {}
+
+    def body() -> None:
+        try:
+            box["value"] = func(*args)
+        except BaseException as exc:  # noqa: BLE001 — покажем в сообщении теста
+            box["error"] = exc
+
+    worker = threading.Thread(target=body, name=f"check:фон {getattr(func, '__name__', '')}", daemon=True)
+    worker.start()
+    return worker, box
+
+
+@contextmanager
+def process_meeting(parties: int, values: Iterable[object], timeout: float = 5.0) -> Iterator[list[tuple]]:
+    """Билеты для `meet`: задачи пула процессов ждут друг друга, пока не соберутся `parties` процессов.
+
+    Зачем: «работали ли процессы одновременно» нельзя честно проверить секундомером — ускорение
+    зависит от числа ядер и загрузки. Встреча проверяет само событие: каждая задача отмечает свой
+    pid в общей папке и ждёт, пока там не окажется `parties` разных pid. Если пул меньше, встреча
+    не состоится ни на какой машине. Общий срок один на всех (`timeout` секунд с момента выдачи
+    билетов), так что неудачная встреча стоит не больше `timeout`, сколько бы ни было задач.
+    """
+    folder = tempfile.mkdtemp(prefix="meeting-")
+    deadline = time.time() + timeout
+    try:
+        yield [(folder, parties, deadline, value) for value in values]
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def meet(ticket: tuple) -> tuple[object, int, bool]:
+    """Задача для пула процессов (см. `process_meeting`) → `(value, pid, встреча состоялась)`."""
+    folder, parties, deadline, value = ticket
+    with contextlib.suppress(OSError):  # папку могли уже убрать: встреча кончилась
+        Path(folder, str(os.getpid())).touch()
+
+    def arrived() -> int:
+        try:
+            return len(os.listdir(folder))
+        except OSError:
+            return 0
+
+    while arrived() < parties and time.time() < deadline:
+        time.sleep(0.005)
+    met = arrived() >= parties
+    time.sleep(0.02)  # подержать задачу, чтобы пул раздавал следующие разным процессам
+    return value, os.getpid(), met
+
+
+#: Частые ошибки Python в коде студента: (тип, кусок текста ошибки, что это обычно значит).
+#: Текст ошибки английский и говорит о симптоме; здесь — о причине, по-русски.
+KNOWN_ERRORS: list[tuple[type[BaseException], str, str]] = [
+    (TypeError, "'NoneType' object is not subscriptable",
+     "где-то берут [индекс] у None: функция, от которой ждали список или кортеж, ничего не "
+     "вернула (забыт return?), или переменная ещё не заполнена"),
+    (TypeError, "'NoneType' object is not iterable",
+     "перебирают None: функция, от которой ждали последовательность, ничего не вернула (забыт return?)"),
+    (TypeError, "'<' not supported between instances of",
+     "сравнивают объекты, у которых нет порядка (генераторы, задачи): в кучу или sorted кладите "
+     "кортеж с уникальным номером перед ними — (время, номер, задача), номер из itertools.count()"),
+    (TypeError, "unsupported operand type(s) for +: 'float' and 'NoneType'",
+     "в сумме оказался None: голый yield (и функция без return) отдаёт None — считайте его нулём "
+     "(delay or 0) или проверьте, что функция возвращает число"),
+    (TypeError, "required positional argument",
+     "функцию вызвали не с теми аргументами, что она ждёт: сверьтесь с условием — что и с чем "
+     "вызывается (например, колбэку передают сам объект: fn(self))"),
+    (TypeError, "object is not callable",
+     "вызывают то, что не функция: скобки лишние или вместо функции передали её результат"),
+    (TypeError, "can't be used in 'await' expression",
+     "await применяют к корутине, задаче или Future; обычную функцию ждать нельзя"),
+    (TypeError, "is not awaitable",
+     "await применяют к корутине, задаче или Future; обычную функцию ждать нельзя"),
+    (RuntimeError, "cannot reuse already awaited coroutine",
+     "один и тот же объект корутины ждут второй раз: корутину можно выполнить только однажды. "
+     "Для каждого ожидания вызывайте корутинную функцию заново (coro_fn(), а не сохранённый coro), "
+     "а результат задачи берите у задачи, а не у её корутины"),
+    (RuntimeError, "coroutine is being awaited already",
+     "корутину уже ведёт задача, а её ждут ещё раз напрямую: ждите саму задачу (await task)"),
+    (RuntimeError, "generator ignored GeneratorExit",
+     "после close() (GeneratorExit) генератор снова дошёл до yield: после GeneratorExit "
+     "завершайтесь (raise или return)"),
+    (RuntimeError, "generator raised StopIteration",
+     "StopIteration вылетел внутри генератора (например, next() у кончившегося итератора) — "
+     "с PEP 479 это RuntimeError; ловите StopIteration или используйте next(it, по_умолчанию)"),
+    (ValueError, "generator already executing",
+     "генератор позвали изнутри него самого (send/next из его же тела или колбэка)"),
+    (RuntimeError, "no running event loop",
+     "asyncio позвали вне корутины: создавайте задачи и берите цикл внутри async def"),
+    (RuntimeError, "Event loop is closed",
+     "цикл событий уже закрыт: что-то запускают после его конца (задача, которую не дождались?)"),
+    (AttributeError, "'NoneType' object has no attribute",
+     "у None берут атрибут: функция, от которой ждали объект, ничего не вернула (забыт return?)"),
+    (RecursionError, "maximum recursion depth",
+     "функция бесконечно зовёт саму себя — нет условия выхода из рекурсии"),    (Exception, "Can't pickle",
+     "пул процессов передаёт функцию и аргументы дочернему процессу через pickle, а lambda и функцию, "
+     "определённую внутри другой функции, так не передать: отдайте пулу функцию из модуля, "
+     "functools.partial(функция, аргумент) или несколько списков аргументов в pool.map"),
+]
+
+
+def _student_frame(error: BaseException) -> tuple[str, int] | None:
+    """Самый глубокий кадр из кода ячеек (не из библиотек и не из course): (функция, строка)."""
+    own = os.path.dirname(__file__)
+    found = None
+    tb = error.__traceback__
+    while tb is not None:
+        name = tb.tb_frame.f_code.co_filename
+        if not name.startswith(own) and ("ipykernel" in name or name.startswith("<")):
+            found = (tb.tb_frame.f_code.co_name, tb.tb_lineno)
+        tb = tb.tb_next
+    return found
+
+
+def explain_error(error: BaseException, what: str = "") -> str:
+    """Русское объяснение исключения из кода студента: что вылетело, откуда и что это обычно значит.
+
+    Зачем: голое «'NoneType' object is not subscriptable» из глубины решения студент читает как
+    поломку теста. Здесь сказано, что ошибка — из его кода (функция и строка ячейки), и, для
+    частых ошибок (`KNOWN_ERRORS`), что она обычно значит.
+    """
+    text = f"{what}: " if what else ""
+    text += f"ваш код поднял {type(error).__name__}: {error}"
+    spot = _student_frame(error)
+    if spot is not None:
+        text += f" (в {spot[0]}, строка {spot[1]} ячейки)"
+    for kind, fragment, meaning in KNOWN_ERRORS:
+        if isinstance(error, kind) and fragment in str(error):
+            return f"{text}. Обычно это значит: {meaning}."
+    return f"{text}. Это исключение вылетело из решения, а не из теста: найдите строку выше в трассировке."
+
+
+@contextmanager
+def explained(what: str, expected: tuple[type[BaseException], ...] = ()) -> Iterator[None]:
+    """Блок, в котором вызывают код студента: неожиданное исключение — ExerciseFailure с объяснением.
+
+    expected — исключения, которые тест ждёт сам (их пропускаем как есть); ExerciseFailure
+    (сообщения проверок) тоже проходит насквозь. Исходное исключение остаётся в цепочке
+    (`from`), так что трассировка до строки студента видна выше русского текста.
+    """
+    try:
+        yield
+    except ExerciseFailure:
+        raise
+    except expected:
+        raise
+    except Exception as error:  # noqa: BLE001 — объясняем любое исключение решения
+        raise ExerciseFailure(explain_error(error, what)) from error
+
+
+def call_explained(
+    func: Callable[..., T], *args: Any, timeout: float = 10.0, what: str = "",
+    expected: tuple[type[BaseException], ...] = (), **kwargs: Any,
+) -> T:
+    """`call_with_deadline`, но неожиданное исключение из решения — с русским объяснением (`explained`)."""
+    name = what or f"{getattr(func, '__name__', 'функция')}()"
+    with explained(name, expected):
+        return call_with_deadline(func, *args, timeout=timeout, what=name, **kwargs)

@@ -5,6 +5,7 @@ forkserver функцию из ячейки дочерний процесс не
 ноутбуке несколько раз, лучше держать в одном месте — меняется только то, *что* и *как* запускаем.
 
 - `sha256_job` — хеширование на C, которое отпускает GIL (в отличие от `workloads.fib`);
+- `random_bytes_job` — работа внутри системного вызова (ядро ОС считает, GIL отпущен);
 - `run_copies` — одна и та же задача в 1, 2, N копиях одной стратегией (эксперимент с fib);
 - `handoff_cost` — грубая цена передачи управления между двумя потоками;
 - `heartbeat_gaps` — как надолго занятый поток не даёт другому получить GIL;
@@ -16,6 +17,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import importlib.util
+import os
 import sys
 import sysconfig
 import threading
@@ -51,19 +53,41 @@ def sha256_job(mib: int) -> str:
     return digest.hexdigest()
 
 
+def random_bytes_job(mib: int) -> int:
+    """Взять у ядра ОС `mib` МиБ случайных байтов (`os.urandom` → системный вызов getrandom).
+
+    Работу делает ядро ОС, а CPython на время вызова отпускает GIL: два потока в двух таких
+    вызовах считают на двух ядрах сразу — это видно по системному процессорному времени
+    (`os.times().system`). Возвращает число полученных байтов.
+    """
+    got = 0
+    for _ in range(mib):
+        got += len(os.urandom(MIB))
+    return got
+
+
+def copies_label(k: int) -> str:
+    """«1 копия», «2 копии», «5 копий» — подпись столбика по-русски, с верным окончанием."""
+    if k % 10 == 1 and k % 100 != 11:
+        return f"{k} копия"
+    if 2 <= k % 10 <= 4 and not 12 <= k % 100 <= 14:
+        return f"{k} копии"
+    return f"{k} копий"
+
+
 def run_copies(func: Callable[[Any], Any], arg: Any, copies: Sequence[int], strategy: str) -> list[Timing]:
     """Для каждого k из `copies` выполнить k одинаковых задач `func(arg)` сразу в k исполнителях.
 
     strategy — имя из `course.measure.STRATEGIES` ("потоки", "процессы", "последовательно").
     Если исполнители работают параллельно, время по стене не растёт с k, а процессорное растёт;
-    если по очереди (GIL), растут оба. Подпись замера — `"k × задача"`.
+    если по очереди (GIL), растут оба. Подпись замера — `"1 копия"`, `"2 копии"`, `"5 копий"`.
     """
     if strategy not in STRATEGIES:
         raise ValueError(f"strategy — одно из {sorted(STRATEGIES)}, получено {strategy!r}")
     runner = STRATEGIES[strategy]
     timings = []
     for k in copies:
-        timing, _ = timed(f"{k} × задача", runner, func, [arg] * k, k)
+        timing, _ = timed(copies_label(k), runner, func, [arg] * k, k)
         timings.append(timing)
     return timings
 

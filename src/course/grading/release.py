@@ -20,6 +20,7 @@ import symtable
 import sys
 import tempfile
 import tomllib
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -49,6 +50,9 @@ LANGUAGE_INFO = {
 BINDER_URL = re.compile(r"https://mybinder\.org/v2/gh/[^/\s)]+/[^/\s)]+/[^?\s)]+")
 BINDER_BADGE = re.compile(r"\[!\[Binder\]\(https://mybinder\.org/badge_logo\.svg\)\]")
 BINDER_TEXT = "[Открыть в Binder ▶]"  # текст, а не картинка: без сети значок был бы битым
+
+
+GradebookHook = Callable[[Path], None]  # получает временную базу оценок сборки
 
 
 class ReleaseError(Exception):
@@ -351,8 +355,12 @@ def source_notebooks(layout: CourseLayout) -> list[Path]:
 # ---------------------------------------------------------------- сборка
 
 
-def build_release(layout: CourseLayout, out: Path) -> None:
-    """Собрать полный каталог выпуска в `out` (он не должен существовать)."""
+def build_release(layout: CourseLayout, out: Path, on_gradebook: GradebookHook | None = None) -> None:
+    """Собрать полный каталог выпуска в `out` (он не должен существовать).
+
+    `on_gradebook` получает временную базу оценок сборки (пока она есть): так `course release`
+    сравнивает задания с базой класса, не собирая их второй раз.
+    """
     lint_sources(layout)
     from nbgrader.apps import NbGraderAPI
     from traitlets.config import Config
@@ -393,6 +401,8 @@ def build_release(layout: CourseLayout, out: Path) -> None:
             prepare_for_students(nb, source, layout.binder_url(), topic)
             nbformat.write(nb, path)
         shutil.copytree(release, out)
+        if on_gradebook is not None:
+            on_gradebook(work / "gradebook.db")
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
@@ -450,7 +460,7 @@ def ensure_tools_on_path() -> None:
         os.environ["PATH"] = bindir + os.pathsep + os.environ.get("PATH", "")
 
 
-def release(layout: CourseLayout) -> list[str]:
+def release(layout: CourseLayout, on_gradebook: GradebookHook | None = None) -> list[str]:
     """Пересобрать `notebooks/` целиком; вернуть список выпущенных файлов.
 
     Пишем во временную папку рядом, затем меняем каталоги переименованием: ошибка сборки
@@ -458,7 +468,7 @@ def release(layout: CourseLayout) -> list[str]:
     """
     staging = Path(tempfile.mkdtemp(prefix=".release-", dir=layout.root))
     try:
-        build_release(layout, staging / "notebooks")
+        build_release(layout, staging / "notebooks", on_gradebook)
         old = staging / "previous"
         if layout.notebooks.exists():
             layout.notebooks.rename(old)
