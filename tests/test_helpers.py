@@ -100,7 +100,7 @@ def test_call_with_deadline_passes_values_and_errors() -> None:
     def stub():
         raise NotImplementedError()
 
-    with pytest.raises(ExerciseFailure, match="ещё не написано"):
+    with pytest.raises(ExerciseFailure, match="ещё не решено"):
         call_with_deadline(stub)
 
 
