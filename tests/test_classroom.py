@@ -259,8 +259,31 @@ def test_wheel_has_no_answers(tmp_path: Path) -> None:
     with zipfile.ZipFile(next(tmp_path.glob("*.whl"))) as wheel:
         names = wheel.namelist()
         assert not [n for n in names if "solutions" in n or n.endswith(".ipynb")], names
-        text = b"".join(wheel.read(n) for n in names)
-    assert b"BEGIN HIDDEN TESTS" not in text and b"BEGIN SOLUTION" not in text
+        text = "\n".join(line.strip() for n in names
+                         for line in wheel.read(n).decode("utf-8", "replace").splitlines())
+    secrets_found = [block for block in hidden_lines() if block in text]
+    assert not secrets_found, f"в колесе строки скрытых тестов или решений: {secrets_found[:5]}"
+
+
+def hidden_lines() -> set[str]:
+    """Скрытые тесты курса из solutions/: каждый блок BEGIN/END HIDDEN TESTS целиком (строки
+    подряд, без отступов) — по отдельной строке не судим: `import asyncio` есть везде."""
+    found: set[str] = set()
+    for path in LAYOUT.solutions.rglob("*.ipynb"):
+        for cell in nbformat.read(path, as_version=4).cells:
+            block: list[str] | None = None
+            for line in cell.source.splitlines():
+                mark = line.strip()
+                if mark == "### BEGIN HIDDEN TESTS":
+                    block = []
+                elif mark == "### END HIDDEN TESTS" and block is not None:
+                    if len(block) >= 2:
+                        found.add("\n".join(block))
+                    block = None
+                elif block is not None and mark and not mark.startswith("#"):
+                    block.append(mark)
+    assert len(found) > 20, "скрытые тесты не найдены"
+    return found
 
 
 @pytest.mark.slow
