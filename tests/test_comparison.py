@@ -7,7 +7,14 @@ import sys
 
 import pytest
 
-from course.comparison import STRATEGIES, fetch_text_async, grand_comparison, measure_here, peak_rss_mib
+from course.comparison import (
+    STRATEGIES,
+    describe_comparison,
+    fetch_text_async,
+    grand_comparison,
+    measure_here,
+    peak_rss_mib,
+)
 from course.scripts import run_script
 from course.slow_api import SlowAPI
 
@@ -31,15 +38,26 @@ def test_every_strategy_gives_the_same_answers(strategy) -> None:
 
 
 def test_grand_comparison_runs_each_strategy_in_its_own_process() -> None:
-    with SlowAPI(delay=0.05) as api:
-        rows = grand_comparison(api.url(""), 8, [1000], 8)
-        assert api.stats.peak_in_flight >= 4
+    """Каждый способ — в своём процессе; конкурентность запросов видна по самому сервису.
+
+    Раньше тест сравнивал io_wall каждого способа с последовательным и под нагрузкой падал
+    (0.57 с против 0.50 с): на занятой машине запуск потоков или процессов сам стоит сотни мс.
+    Пик одновременных запросов, который видит сервис, от нагрузки не зависит; по часам
+    остаётся только нижняя граница — восемь ожиданий подряд не бывают короче 8 × delay.
+    """
+    rows, peaks = [], {}
+    for strategy in STRATEGIES:
+        with SlowAPI(delay=0.2) as api:
+            rows += grand_comparison(api.url(""), 8, [1000], 8, strategies=[strategy])
+            peaks[strategy] = api.stats.peak_in_flight
     assert [row["strategy"] for row in rows] == list(STRATEGIES)
     assert len({row["pid"] for row in rows}) == len(STRATEGIES)
-    sequential = rows[0]
-    assert sequential["io_wall"] >= 8 * 0.05
-    for row in rows[1:]:
-        assert row["io_wall"] < sequential["io_wall"], row  # восемь ожиданий шли вместе
+    assert peaks["последовательно"] == 1, peaks
+    assert rows[0]["io_wall"] >= 8 * 0.2
+    for strategy in STRATEGIES[1:]:
+        assert peaks[strategy] >= 2, (strategy, peaks)  # ожидания шли вместе, а не по очереди
+    text = describe_comparison(rows, cores=2)
+    assert "запросы: последовательно" in text and "процессорное время" in text
 
 
 def test_peak_rss_is_measured_for_this_process_not_inherited() -> None:

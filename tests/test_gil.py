@@ -28,7 +28,7 @@ def test_sha256_job_hashes_zeros_in_blocks() -> None:
 
 def test_run_copies_labels_and_scaling_of_waits() -> None:
     timings = run_copies(wait_io, 0.1, [1, 3], "потоки")
-    assert [t.label for t in timings] == ["1 × задача", "3 × задача"]
+    assert [t.label for t in timings] == ["1 копия", "3 копии"]
     # Три ожидания в трёх потоках идут вместе: гораздо меньше 3 × 0.1 с.
     assert timings[1].wall < 0.25
 

@@ -243,10 +243,24 @@ def test_plot_has_one_lane_per_worker_and_saves(tmp_path) -> None:
     lanes = [len(ax.get_yticklabels()) for ax in fig.axes]
     assert lanes == [1, 3]
     assert fig.axes[0].get_shared_x_axes().joined(fig.axes[0], fig.axes[1])
-    assert "стена" in fig.axes[0].get_title(loc="left")
+    assert "по часам" in fig.axes[0].get_title(loc="left")
     for suffix in ("png", "svg"):
         fig.savefig(tmp_path / f"t.{suffix}")
         assert (tmp_path / f"t.{suffix}").stat().st_size > 1000
+
+
+def test_plot_colours_by_state_and_draws_cpu_share_as_a_strip() -> None:
+    """Счёт, которому досталась четверть ядра, остаётся тёмным; долю показывает полоска в 1/4."""
+    from matplotlib.colors import to_hex
+
+    from course.timeline_plot import CPU_COLOR, RUN_COLOR
+
+    rec = Recording.from_spans([Span("поток", "считает", 0.0, 0.4, RUNNING, cpu=0.1)], "занятая машина")
+    ax = plot_timeline(rec).axes[0]
+    by_colour = {to_hex(c.get_facecolor()[0]): c for c in ax.collections}
+    assert RUN_COLOR in by_colour and CPU_COLOR in by_colour
+    strip = by_colour[CPU_COLOR].get_paths()[0].get_extents()
+    assert abs(strip.width - 0.25 * 400) < 1, strip  # мс: четверть отрезка в 400 мс
 
 
 def test_plot_caps_lanes() -> None:

@@ -37,7 +37,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from course.checks import ExerciseFailure, call_with_deadline
+from course.checks import ExerciseFailure, call_with_deadline, explain_error
 
 DEFAULT_THRESHOLD = 0.05  # секунды: дольше этого один шаг цикла — уже «блокировка»
 _COROUTINE_FLAGS = inspect.CO_COROUTINE | inspect.CO_ASYNC_GENERATOR | inspect.CO_ITERABLE_COROUTINE
@@ -404,10 +404,7 @@ def run_virtual_watched(
         except Exception as exc:  # noqa: BLE001 — объясняем студенту, откуда ошибка
             died = [task for task in _died(born) if task.exception() is not exc]
             also = f" Кроме того, {_describe_death(died[0], hints)}" if died else ""
-            raise ExerciseFailure(
-                f"{name} подняла {_error_text(exc)}{_where(exc)}: это исключение из вашего кода, а не "
-                f"из проверки.{_hint(exc, hints)}{also}"
-            ) from exc
+            raise ExerciseFailure(f"{explain_error(exc, name)}{_hint(exc, hints)}{also}") from exc
         finally:
             loop.set_task_factory(None)
 
@@ -420,32 +417,16 @@ def _died(tasks: list[asyncio.Task[Any]]) -> list[asyncio.Task[Any]]:
     return [task for task in tasks if task.done() and not task.cancelled() and task.exception() is not None]
 
 
-def _error_text(exc: BaseException) -> str:
-    return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
-
-
-def _where(exc: BaseException) -> str:
-    """« (строка N, в функции f)» — самое глубокое место в коде студента, где возникло исключение."""
-    import traceback
-
-    spot = None
-    for frame in traceback.extract_tb(exc.__traceback__):
-        if not frame.filename.startswith(_OWN_FILES):
-            spot = frame
-    return f" (строка {spot.lineno}, в {spot.name})" if spot else ""
-
-
 def _hint(exc: BaseException, hints: Mapping[str, str] | None) -> str:
-    text = _error_text(exc)
+    text = f"{type(exc).__name__}: {exc}"
     return "".join(f" {hint}" for key, hint in (hints or {}).items() if key in text)
 
 
 def _describe_death(task: asyncio.Task[Any], hints: Mapping[str, str] | None) -> str:
     exc = task.exception()
     assert exc is not None
-    coro = task.get_coro()
-    where = getattr(coro, "__qualname__", task.get_name())
-    return f"задача {where} упала с {_error_text(exc)}{_where(exc)}.{_hint(exc, hints)}"
+    where = getattr(task.get_coro(), "__qualname__", task.get_name())
+    return f"задача {where} упала — {explain_error(exc)}{_hint(exc, hints)}"
 
 
 def expect_virtual_time(

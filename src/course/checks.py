@@ -84,6 +84,10 @@ def show_unsolved_in_russian() -> None:
     текст — ExerciseNotSolved с объяснением вместо английской ошибки. Вне IPython ничего не
     делает. Вызывается из `course.notebook.check_python()` — первой ячейки каждого ноутбука.
     """
+    if os.environ.get("NBGRADER_EXECUTION") == "autograde":
+        # При оценке класса IPython не трогаем: проверка подмены (grading/integrity.py) сверяет
+        # его с эталоном, а текст заготовки («упражнение ещё не решено») и так русский.
+        return
     try:
         shell = get_ipython()  # type: ignore[name-defined]  # noqa: F821 — есть только в IPython
     except NameError:
@@ -159,6 +163,26 @@ def call_with_deadline(
     return outcome["value"]
 
 
+def start_in_thread(func: Callable[..., Any], *args: Any) -> tuple[threading.Thread, dict[str, Any]]:
+    """Запустить `func(*args)` в фоновом потоке; вернуть (поток, словарь с "value" или "error").
+
+    Для проверок «этот вызов должен ждать»: поток ещё жив через 0,3 с — значит, ждёт; после
+    нужного действия он должен закончиться. Исключение не печатается (nbgrader обнулил бы
+    ячейку за stderr), а кладётся в словарь под ключом "error".
+    """
+    box: dict[str, Any] = {}
+
+    def body() -> None:
+        try:
+            box["value"] = func(*args)
+        except BaseException as exc:  # noqa: BLE001 — покажем в сообщении теста
+            box["error"] = exc
+
+    worker = threading.Thread(target=body, name=f"check:фон {getattr(func, '__name__', '')}", daemon=True)
+    worker.start()
+    return worker, box
+
+
 @contextmanager
 def process_meeting(parties: int, values: Iterable[object], timeout: float = 5.0) -> Iterator[list[tuple]]:
     """Билеты для `meet`: задачи пула процессов ждут друг друга, пока не соберутся `parties` процессов.
@@ -194,6 +218,7 @@ def meet(ticket: tuple) -> tuple[object, int, bool]:
     met = arrived() >= parties
     time.sleep(0.02)  # подержать задачу, чтобы пул раздавал следующие разным процессам
     return value, os.getpid(), met
+
 
 #: Частые ошибки Python в коде студента: (тип, кусок текста ошибки, что это обычно значит).
 #: Текст ошибки английский и говорит о симптоме; здесь — о причине, по-русски.
@@ -239,7 +264,10 @@ KNOWN_ERRORS: list[tuple[type[BaseException], str, str]] = [
     (AttributeError, "'NoneType' object has no attribute",
      "у None берут атрибут: функция, от которой ждали объект, ничего не вернула (забыт return?)"),
     (RecursionError, "maximum recursion depth",
-     "функция бесконечно зовёт саму себя — нет условия выхода из рекурсии"),
+     "функция бесконечно зовёт саму себя — нет условия выхода из рекурсии"),    (Exception, "Can't pickle",
+     "пул процессов передаёт функцию и аргументы дочернему процессу через pickle, а lambda и функцию, "
+     "определённую внутри другой функции, так не передать: отдайте пулу функцию из модуля, "
+     "functools.partial(функция, аргумент) или несколько списков аргументов в pool.map"),
 ]
 
 

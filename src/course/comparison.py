@@ -126,7 +126,7 @@ def peak_rss_mib() -> float:
     """Пик резидентной памяти ЭТОГО процесса в МиБ.
 
     На Linux — `VmHWM` из /proc/self/status: он начинается заново после exec. `ru_maxrss`
-    там же наследуется от родителя через fork+exec (ребёнок большого ядра Jupyter сразу
+    там же наследуется от родителя через fork+exec (дочерний процесс большого ядра Jupyter сразу
     «весит» как ядро), поэтому он — только запасной вариант для других систем.
     """
     try:
@@ -211,8 +211,50 @@ def grand_comparison(
     return rows
 
 
+def describe_comparison(rows: Sequence[dict[str, Any]], cores: int) -> str:
+    """Вывод большого сравнения — по измеренным числам, а не по тому, что «должно» выйти.
+
+    Запросы сравниваем по часам (ожидание нагрузке почти не подвластно); вычисления — по
+    часам и по доле ядра: на занятой машине один прогон может поставить процессы последними,
+    хотя работы у всех одинаково (процессорное время равно). Тогда текст так и говорит.
+    """
+    by_name = {row["strategy"]: row for row in rows}
+    seq = by_name["последовательно"]
+    lines = []
+    calc = {name: max(row["wall"] - row["io_wall"], 1e-9) for name, row in by_name.items()}
+    share = seq["cpu"] / calc["последовательно"]  # запросы почти не тратят процессор
+    if share < 0.8:
+        lines.append(
+            f"Машина занята: последовательному счёту досталось {share:.2f} ядра вместо 1 — время "
+            "по часам сейчас больше говорит о чужой нагрузке, чем о способах."
+        )
+    fast_io = [f"{name} ×{seq['io_wall'] / row['io_wall']:.0f}" for name, row in by_name.items()
+               if name != "последовательно" and row["io_wall"] > 0]
+    lines.append(f"запросы: последовательно {seq['io_wall']:.2f} с; быстрее в: " + ", ".join(fast_io))
+    lines.append(
+        "вычисления по часам, к последовательному счёту: "
+        + ", ".join(f"{name} ×{calc['последовательно'] / value:.2f}" for name, value in calc.items()
+                    if name != "последовательно")
+    )
+    if "процессы" in by_name:
+        gain = calc["последовательно"] / calc["процессы"]
+        if gain >= 1.3:
+            lines.append(f"  процессы считали на нескольких ядрах: ×{gain:.1f} при {cores} доступных ядрах.")
+        else:
+            lines.append(
+                f"  процессы не выиграли (×{gain:.2f}): ядер доступно {cores}, и они заняты — запуск "
+                "двадцати процессов стоит больше, чем дал параллельный счёт."
+            )
+    cpu = [row["cpu"] for row in rows]
+    lines.append(
+        f"процессорное время: от {min(cpu):.2f} до {max(cpu):.2f} с — работы у всех одинаково, "
+        "разница — цена запуска исполнителей и переключений."
+    )
+    return "\n".join(lines)
+
+
 def plot_comparison(rows: Sequence[dict[str, Any]], title: str = "", note: str = "") -> Any:
-    """Один рисунок из трёх панелей: время по стене (запросы + вычисления), процессор, память."""
+    """Один рисунок из трёх панелей: время по часам (запросы + вычисления), процессор, память."""
     import matplotlib.pyplot as plt
 
     labels = [row["strategy"] for row in rows]
@@ -225,7 +267,7 @@ def plot_comparison(rows: Sequence[dict[str, Any]], title: str = "", note: str =
     wall_ax.legend(fontsize=8)
     memory = [row["rss_mib"] + row["children_mib"] for row in rows]
     panels = [
-        (wall_ax, "время по стене, с", [row["wall"] for row in rows], "{:.2f}"),
+        (wall_ax, "время по часам, с", [row["wall"] for row in rows], "{:.2f}"),
         (cpu_ax, "процессорное время, с", [row["cpu"] for row in rows], "{:.2f}"),
         (mem_ax, "пик памяти, МиБ", memory, "{:.0f}"),
     ]
@@ -233,11 +275,11 @@ def plot_comparison(rows: Sequence[dict[str, Any]], title: str = "", note: str =
     mem_ax.bar(x, [row["rss_mib"] for row in rows], color="#8172b3", label="главный процесс")
     mem_ax.bar(x, [row["children_mib"] for row in rows], bottom=[row["rss_mib"] for row in rows],
                color="#c44e52", label="рабочие процессы (USS)")
-    mem_ax.legend(fontsize=8)
+    mem_ax.legend(fontsize=8, loc="upper right")
     for ax, name, values, fmt in panels:
         for i, value in enumerate(values):
             ax.annotate(fmt.format(value), (i, value), ha="center", va="bottom", fontsize=8)
-        ax.set_xticks(list(x), labels, rotation=20)
+        ax.set_xticks(list(x), labels, rotation=30, ha="right", rotation_mode="anchor")
         ax.set_title(name, fontsize=10)
         ax.margins(y=0.15)
     if title or note:

@@ -66,19 +66,28 @@ def random_bytes_job(mib: int) -> int:
     return got
 
 
+def copies_label(k: int) -> str:
+    """«1 копия», «2 копии», «5 копий» — подпись столбика по-русски, с верным окончанием."""
+    if k % 10 == 1 and k % 100 != 11:
+        return f"{k} копия"
+    if 2 <= k % 10 <= 4 and not 12 <= k % 100 <= 14:
+        return f"{k} копии"
+    return f"{k} копий"
+
+
 def run_copies(func: Callable[[Any], Any], arg: Any, copies: Sequence[int], strategy: str) -> list[Timing]:
     """Для каждого k из `copies` выполнить k одинаковых задач `func(arg)` сразу в k исполнителях.
 
     strategy — имя из `course.measure.STRATEGIES` ("потоки", "процессы", "последовательно").
     Если исполнители работают параллельно, время по стене не растёт с k, а процессорное растёт;
-    если по очереди (GIL), растут оба. Подпись замера — `"k × задача"`.
+    если по очереди (GIL), растут оба. Подпись замера — `"1 копия"`, `"2 копии"`, `"5 копий"`.
     """
     if strategy not in STRATEGIES:
         raise ValueError(f"strategy — одно из {sorted(STRATEGIES)}, получено {strategy!r}")
     runner = STRATEGIES[strategy]
     timings = []
     for k in copies:
-        timing, _ = timed(f"{k} × задача", runner, func, [arg] * k, k)
+        timing, _ = timed(copies_label(k), runner, func, [arg] * k, k)
         timings.append(timing)
     return timings
 

@@ -111,3 +111,71 @@ def format_bytes(size: float) -> str:
     if size < 1024**2:
         return f"{size / 1024:.1f} КБ"
     return f"{size / 1024**2:.1f} МБ"
+
+
+def plot_control_flow() -> Any:
+    """Схема к разделам 5–7 темы 05: кто кого двигает и в какую сторону идут значения.
+
+    Три полосы: (1) `send` — значение входит в генератор через `x = yield`, наружу выходит
+    выданное; (2) `yield from` — делегирующий генератор — прозрачная труба: `send`/`throw`
+    проходят в подгенератор, выданное — наружу, `return` подгенератора — значение выражения;
+    (3) pull против push: у генераторов поток управления (`next`) идёт от потребителя к
+    источнику, а данные — обратно; у корутин и то и другое идёт от источника (`send`).
+    Рисунок статичный — это схема, а не замер. Возвращает matplotlib Figure.
+    """
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(3, 1, figsize=(9, 6.4))
+    box = {"boxstyle": "round,pad=0.4", "facecolor": "#dfe9f5", "edgecolor": "#4c72b0"}
+
+    def node(ax: Any, x: float, y: float, text: str) -> None:
+        ax.text(x, y, text, ha="center", va="center", fontsize=9, bbox=box)
+
+    def arrow(ax: Any, x0: float, x1: float, y: float, text: str, colour: str, dashed: bool = False) -> None:
+        ax.annotate("", xy=(x1, y), xytext=(x0, y),
+                    arrowprops={"arrowstyle": "-|>", "color": colour, "lw": 1.4,
+                                "linestyle": "--" if dashed else "-", "shrinkA": 4, "shrinkB": 4})
+        ax.text((x0 + x1) / 2, y + 0.09, text, ha="center", va="bottom", fontsize=8, color=colour)
+
+    send, data = "#c44e52", "#55a868"
+    ax = axes[0]
+    node(ax, 0.12, 0.5, "вызывающий код")
+    node(ax, 0.78, 0.5, "генератор\nx = yield значение")
+    arrow(ax, 0.27, 0.62, 0.62, "gen.send(x): x приходит в точку yield", send)
+    arrow(ax, 0.62, 0.27, 0.30, "выданное значение — результат send", data)
+    ax.set_title("5. send: данные идут внутрь, выданное — наружу (throw и close входят так же)",
+                 fontsize=9, loc="left")
+
+    ax = axes[1]
+    node(ax, 0.10, 0.5, "вызывающий код")
+    node(ax, 0.50, 0.5, "делегирующий\nr = yield from sub")
+    node(ax, 0.88, 0.5, "подгенератор sub")
+    arrow(ax, 0.22, 0.38, 0.62, "send / throw", send)
+    arrow(ax, 0.62, 0.78, 0.62, "проходят насквозь", send)
+    arrow(ax, 0.78, 0.62, 0.30, "выданное; в конце return → r", data, dashed=True)
+    arrow(ax, 0.38, 0.22, 0.30, "выданное — наружу", data)
+    ax.set_title("6. yield from: делегирующий генератор — прозрачная труба", fontsize=9, loc="left")
+
+    ax = axes[2]
+    for y, labels, pull in ((0.62, ("источник", "фильтр", "потребитель: for"), True),
+                            (0.12, ("источник: send", "фильтр", "сток"), False)):
+        xs = (0.12, 0.50, 0.88)
+        for x, text in zip(xs, labels, strict=True):
+            node(ax, x, y, text)
+        for a, b in ((0, 1), (1, 2)):
+            if pull:
+                arrow(ax, xs[b] - 0.11, xs[a] + 0.11, y + 0.10, "next()", send)
+                arrow(ax, xs[a] + 0.11, xs[b] - 0.11, y - 0.12, "значение", data)
+            else:
+                arrow(ax, xs[a] + 0.11, xs[b] - 0.11, y, "send(значение)", send)
+    for y, text in ((1.0, "pull (генераторы): управляет потребитель"),
+                    (0.40, "push (корутины): управляет источник")):
+        ax.text(0.0, y, text, fontsize=8, transform=ax.transAxes, va="top", style="italic")
+    ax.set_title("7. Конвейеры: куда идёт управление (красное) и данные (зелёное)", fontsize=9, loc="left")
+    for ax in axes:
+        ax.set_xlim(0, 1)
+        ax.set_ylim(0, 1)
+        ax.axis("off")
+    fig.suptitle("Рисунок 2. Кто кого двигает: send, yield from, pull и push", fontsize=10)
+    fig.tight_layout()
+    return fig

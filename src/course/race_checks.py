@@ -260,6 +260,7 @@ class LockMonitor:
         self._names: dict[int, str] = {}  # ident -> имя потока
         self._abort: set[int] = set()
         self.reports: list[str] = []
+        self.cycles: list[list[tuple[str, str, str]]] = []  # найденные циклы — для рисунка графа
 
     def lock(self, name: str) -> TracedLock:
         """Новая «обычная» блокировка (как threading.Lock) с именем для отчётов."""
@@ -339,6 +340,7 @@ class LockMonitor:
             report = describe_cycle(cycle, self._held_by_name())
             self._abort |= {t for t, _, _ in idents}
         self.reports.append(report)
+        self.cycles.append(cycle)
         return report
 
     def _held_by_name(self) -> dict[str, list[str]]:
@@ -795,3 +797,90 @@ class VirtualLock:
 
     def __exit__(self, *exc: object) -> None:
         self.release()
+
+
+@dataclass
+class Politeness:
+    """Итог `polite_rivals`: что вернул каждый поток, кто работал, паузы и виртуальное время."""
+
+    clock: VirtualThreads
+    outcome: dict[str, Any]
+    worked: list[str]
+    locks: list[VirtualLock]
+    max_attempts: int
+
+    def message(self, names: Sequence[str] | None = None) -> str:
+        """Что пошло не так, по-русски (пустая строка — все потоки сделали работу ровно раз)."""
+        names = list(names or self.outcome)
+        clock = self.clock
+        rude = [(who, held) for who, held in clock.held_while_sleeping if who in names]
+        if rude:
+            who, held = rude[0]
+            return (f"Поток «{who}» делал паузу, держа {', '.join(f'«{x}»' for x in held)}: пока он спит, "
+                    "соперник не может её взять. Отпустите first и только потом вызывайте sleep.")
+        if clock.deadlock:
+            return ("Потоки зависли: каждый держит свою блокировку и ждёт чужую без срока. Вторую блокировку "
+                    "берите с тайм-аутом: second.acquire(timeout=0.05).")
+        failed = {who: self.outcome.get(who) for who in names if not isinstance(self.outcome.get(who), int)}
+        if failed:
+            who, error = next(iter(failed.items()))
+            if isinstance(error, VirtualStop):
+                return (f"Поток «{who}» не закончил за {clock.until:g} с виртуального времени: после "
+                        f"max_attempts неудачных попыток должен быть RuntimeError, а не новые попытки.")
+            if isinstance(error, RuntimeError) and len(failed) == len(names) >= 2:
+                pauses = {n: [round(p, 4) for p in clock.sleeps.get(n, [])[:4]] for n in names}
+                same = len({tuple(p) for p in pauses.values()}) == 1
+                why = ("паузы у всех одинаковы" if same else "паузы слишком похожи") + f" ({pauses})"
+                return (f"Все потоки исчерпали {self.max_attempts} попыток, каждый раз сталкиваясь: активная "
+                        f"блокировка (livelock), {why}. Делайте паузу случайной, из переданного rng, "
+                        "и растущей с номером попытки.")
+            return f"Поток «{who}» завершился исключением {type(error).__name__}: {error}"
+        extra = [who for who in names if self.worked.count(who) != 1]
+        if extra:
+            return (f"work() вызвана не ровно один раз у {extra} (журнал работы: {self.worked}): "
+                    "вызывайте её один раз, держа обе блокировки.")
+        busy = [lock.name for lock in self.locks if lock.locked()]
+        if busy:
+            return f"После возврата остались занятыми {busy}: отпустите обе блокировки (with, try/finally)."
+        return ""
+
+
+def polite_rivals(
+    worker: Callable[..., int],
+    seeds: Sequence[int] = (1, 2),
+    *,
+    max_attempts: int = 30,
+    think: float = 0.01,
+    until: float = 60.0,
+    hog: float = 0.0,
+) -> Politeness:
+    """Потоки «вежливого» захвата двух блокировок по кругу, в виртуальном времени.
+
+    Поток i вызывает `worker(first, second, work, rng, sleep, max_attempts)` с блокировками
+    i и i+1 (по кругу, так что у двух потоков порядок встречный) и `random.Random(seeds[i])`.
+    `hog > 0` — ещё поток «жадный», который первым берёт вторую блокировку потока 0 и держит
+    её `hog` виртуальных секунд. Один и тот же `worker` и те же `seeds` дают один и тот же
+    итог при каждом запуске.
+    """
+    import random
+
+    clock = VirtualThreads(until=until)
+    count = max(2, len(seeds))
+    locks = [clock.lock(f"блокировка {chr(ord('A') + i)}", think=think) for i in range(count)]
+    worked: list[str] = []
+    names = ["левый", "правый"] if len(seeds) == 2 else [f"поток {i}" for i in range(len(seeds))]
+    targets: dict[str, Callable[[], Any]] = {}
+    if hog:
+        def hold() -> None:
+            with locks[1]:
+                clock.sleep(hog)
+
+        targets["жадный"] = hold
+    for i, (name, seed) in enumerate(zip(names, seeds, strict=True)):
+        first, second = locks[i], locks[(i + 1) % count]
+        rng = random.Random(seed)
+        work = partial(worked.append, name)
+        targets[name] = partial(worker, first, second, work, rng, clock.sleep, max_attempts)
+    outcome = clock.run(targets, timeout=10)
+    outcome.pop("жадный", None)
+    return Politeness(clock, outcome, worked, locks, max_attempts)

@@ -70,6 +70,13 @@ class Span(NamedTuple):
     def duration(self) -> float:
         return self.end - self.start
 
+    def __str__(self) -> str:
+        """По-русски, для print: «задача Task-2, «шаг»: 0–50 мс, ждёт, процессор 0,1 мс»."""
+        state = "работает" if self.kind == RUNNING else "ждёт"
+        cpu = "" if self.cpu is None else f", процессор {self.cpu * 1000:.1f} мс".replace(".", ",")
+        return (f"{self.worker}, «{self.label}»: {self.start * 1000:.0f}–{self.end * 1000:.0f} мс, "
+                f"{state}{cpu}")
+
 
 _ACTIVE: Any = None  # Recording (в записывающем процессе) или _ChildSink (в дочернем)
 _get_running_loop = asyncio.events._get_running_loop  # None без исключения, если цикла нет
@@ -645,5 +652,5 @@ def wait_then_count(job: tuple[float, int]) -> int:
     seconds, limit = job
     with span("ждёт", WAITING):
         wait_io(seconds)
-    with span("считает"):
+    with span("считает", RUNNING):  # цвет — по тому, что делает код; долю процессора рисунок покажет отдельно
         return count_primes(limit)

@@ -2,9 +2,13 @@
 
 Одна дорожка — один исполнитель (поток, процесс, задача asyncio, гринлет), в порядке первого
 появления. Тёмный широкий отрезок — работает, светлый узкий — ждёт (так их различит и
-чёрно-белая печать). Несколько записей рисуются друг под другом на общей оси времени в мс:
+чёрно-белая печать). Цвет — это состояние, а не нагрузка: сколько процессора отрезок получил
+на самом деле, показывает отдельная оранжевая полоска внизу отрезка (её длина — доля
+процессорного времени) и процент в подписи. Так на занятой машине счёт, которому досталась
+малая доля ядра, не выглядит ожиданием: он тёмный, но с короткой полоской.
+Несколько записей рисуются друг под другом на общей оси времени в мс:
 одинаковая длина оси делает «последовательно / потоки / процессы» сравнимыми на глаз.
-В заголовке каждой записи — время по стене и процессорное время.
+В заголовке каждой записи — время по часам и процессорное время.
 
 Отдельный модуль, чтобы `course.timeline` (запись) не тянул matplotlib в дочерние процессы.
 """
@@ -17,6 +21,7 @@ from course.timeline import RUNNING, WAITING, Recording, Span, TimelineError
 
 RUN_COLOR = "#1f5fa8"
 WAIT_COLOR = "#a9c8ec"
+CPU_COLOR = "#f28e2b"
 LANE_INCHES = 0.32
 NAME_CHARS = 26
 FONT = 8
@@ -28,14 +33,21 @@ def _short(text: str, limit: int) -> str:
 
 def _caption(rec: Recording, shown: int, total: int) -> str:
     head = rec.title or "запись"
-    caption = f"{head}: стена {rec.wall * 1000:.0f} мс, процессор {rec.cpu * 1000:.0f} мс"
+    caption = f"{head}: по часам {rec.wall * 1000:.0f} мс, процессор {rec.cpu * 1000:.0f} мс"
     if shown < total:
         caption += f" (показаны первые {shown} из {total} исполнителей)"
     return caption
 
 
+def _cpu_share(s: Span) -> float | None:
+    """Доля процессорного времени отрезка (0..1) или None, если она не записана."""
+    if s.cpu is None or s.end <= s.start:
+        return None
+    return min(s.cpu / (s.end - s.start), 1.0)
+
+
 def _bar_text(s: Span) -> str:
-    share = s.cpu / (s.end - s.start) if s.cpu is not None and s.end > s.start else 0.0
+    share = _cpu_share(s) or 0.0
     return f"{s.label} {100 * share:.0f}%" if share >= 0.05 else s.label
 
 
@@ -50,8 +62,9 @@ def plot_timeline(
     `plot_timeline(seq, thr, proc, title="Рисунок 2")` — записи друг под другом на общей оси.
     В JupyterLab рисунок появится под ячейкой сам; сохранить: `fig.savefig("t.png")` или
     `"t.svg"`. Исполнителей больше `max_lanes` — показываются первые (рисунок остаётся читаемым).
-    В подписи отрезка с известным процессорным временем — доля процессора (100% — считал всё
-    время; у потоков под GIL меньше).
+    Отрезок «работает» с известным процессорным временем несёт внизу оранжевую полоску: её
+    длина — доля процессора (во всю длину — считал всё время; у потоков под GIL и на занятой
+    машине короче); та же доля — процентом в подписи.
     Пустая, ещё открытая запись или отрезок с концом раньше начала → TimelineError.
     """
     if not recordings:
@@ -86,12 +99,16 @@ def plot_timeline(
         row = {name: i for i, name in enumerate(names)}
         runs: dict[int, list[tuple[float, float]]] = {}
         waits: dict[int, list[tuple[float, float]]] = {}
+        cpu_bars: dict[int, list[tuple[float, float]]] = {}
         for s in rec.spans:
             if s.worker not in row:
                 continue
             start = max(s.start, 0.0) * 1000
             bar = (start, max(s.end * 1000 - start, thinnest if s.kind == RUNNING else 0.0))
             (runs if s.kind == RUNNING else waits).setdefault(row[s.worker], []).append(bar)
+            share = _cpu_share(s)
+            if s.kind == RUNNING and share is not None and share * bar[1] > 0:
+                cpu_bars.setdefault(row[s.worker], []).append((start, share * bar[1]))
             fits = [text for text in (_bar_text(s), s.label)
                     if text and bar[1] / ms_per_inch * 72 > len(text) * FONT * 0.62]
             if fits:  # подпись с долей процессора, без неё — или никакой, если не влезает
@@ -103,6 +120,8 @@ def plot_timeline(
         for i, bars in runs.items():
             ax.broken_barh(bars, (i - 0.36, 0.72), facecolors=RUN_COLOR, edgecolor="white",
                            linewidth=0.3)
+        for i, bars in cpu_bars.items():
+            ax.broken_barh(bars, (i + 0.22, 0.14), facecolors=CPU_COLOR, edgecolor="none")
         ax.set_yticks(range(len(names)), [_short(n, NAME_CHARS) for n in names], fontsize=FONT)
         ax.set_ylim(len(names) - 0.5, -0.5)
         ax.set_title(_caption(rec, len(names), len(rec.workers)), fontsize=9, loc="left")
@@ -110,8 +129,9 @@ def plot_timeline(
     axes[0, 0].set_xlim(0, span_ms * 1.02)
     axes[-1, 0].set_xlabel("время от начала записи, мс")
     axes[0, 0].legend(
-        handles=[Patch(color=RUN_COLOR, label="работает"), Patch(color=WAIT_COLOR, label="ждёт")],
-        loc="lower right", bbox_to_anchor=(1.0, 1.0), ncol=2, fontsize=FONT, frameon=False,
+        handles=[Patch(color=RUN_COLOR, label="работает"), Patch(color=WAIT_COLOR, label="ждёт"),
+                 Patch(color=CPU_COLOR, label="доля процессора (длина полоски)")],
+        loc="lower right", bbox_to_anchor=(1.0, 1.0), ncol=3, fontsize=FONT, frameon=False,
     )
     if title:
         fig.suptitle(title, fontsize=10)

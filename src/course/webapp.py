@@ -197,6 +197,46 @@ class LoadResult:
         )
 
 
+def describe_wait_runs(runs: Sequence[LoadResult], wait: float) -> str:
+    """Вывод о трёх вариантах ожидания — по измеренным числам, а не по обещанным.
+
+    Потолок для `concurrency` запросов в полёте и ожидания `wait` — `concurrency / wait`
+    ответов в секунду. Клиент и сервер делят одни ядра с остальными программами, поэтому
+    доля потолка честнее абсолютных чисел: на занятой машине она падает, и текст так и говорит.
+    """
+    lines = []
+    for run in runs:
+        ceiling = run.concurrency / wait
+        lines.append(
+            f"{run.label:<24} {run.rps:6.1f} отв/с из потолка {ceiling:.0f} ({run.rps / ceiling:.0%}), "
+            f"p50 {run.percentile(50) * 1000:.0f} мс"
+        )
+    blocking = [run for run in runs if run.label.startswith("async def + time.sleep")]
+    good = [run for run in runs if run not in blocking]
+    if good and min(run.rps / (run.concurrency / wait) for run in good) < 0.6:
+        lines.append("Машина занята: даже неблокирующие варианты далеко от потолка — клиенту и серверу "
+                     "не хватает процессора. Сравнивайте варианты между собой, а не с потолком.")
+    if blocking:
+        run = blocking[0]
+        lines.append(f"async def + time.sleep: {run.rps:.1f} отв/с — не больше 1 / {wait:g} = "
+                     f"{1 / wait:.0f}: цикл спит, запросы идут строго по одному, при любом числе в полёте.")
+    return "\n".join(lines)
+
+
+def describe_ping_runs(runs: Sequence[LoadResult]) -> str:
+    """Сравнить задержку /ping рядом со счётом на цикле и в пуле процессов (по измеренному)."""
+    pings = {run.label: run for run in runs if run.label.startswith("/ping")}
+    inline = next((run for label, run in pings.items() if "inline" in label), None)
+    pooled = next((run for label, run in pings.items() if "pool" in label), None)
+    if inline is None or pooled is None:
+        return ""
+    p99_inline, p99_pool = inline.percentile(99) * 1000, pooled.percentile(99) * 1000
+    verdict = (f"в пуле процессов /ping отвечал в {p99_inline / p99_pool:.0f} раз быстрее (по p99)"
+               if p99_pool > 0 and p99_inline > 1.5 * p99_pool else
+               "разницы почти нет — машина занята настолько, что и свободному циклу ядро достаётся урывками")
+    return f"/ping, p99: счёт на цикле {p99_inline:.0f} мс, счёт в пуле {p99_pool:.0f} мс — {verdict}."
+
+
 async def _load(url: str, n: int, concurrency: int, label: str, timeout: float) -> LoadResult:
     import httpx
 

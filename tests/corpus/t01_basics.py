@@ -145,6 +145,10 @@ def run_in_processes(func, items, workers):
         per_process[pid] = per_process.get(pid, 0) + 1
     return [r for _, r in pairs], per_process
 ''', message="Пул не закрыли", isolate=True),
+    Variant("run_in_processes", "lambda_to_pool", replace(
+        "pool.map(call_with_pid, [func] * len(items), items)",
+        "pool.map(lambda item: call_with_pid(func, item), items)"),
+        message="через pickle"),
     Variant("run_in_processes", "submit_partial_counter", valid=True, source='''
 from collections import Counter
 from functools import partial

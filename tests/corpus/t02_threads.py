@@ -15,7 +15,7 @@ VARIANTS = [
         "    while any(t.is_alive() for t in threads):\n        pass"),
         message="активное ожидание"),
     Variant("run_named_threads", "no_join_at_all", replace(
-        "    for t in threads:\n        t.join()\n", ""), isolate=True),
+        "    for t in threads:\n        t.join()\n", "")),
     Variant("run_named_threads", "not_daemon", replace(", daemon=True", ""), message="daemon=True"),
     Variant("run_named_threads", "names_from_one", replace(
         'name=f"{prefix}-{i}"', 'name=f"{prefix}-{i + 1}"'),
@@ -189,6 +189,16 @@ def run_until_failure(tasks, max_workers):
     errors = {i: e for i, (r, e) in enumerate(outcomes) if e is not None}
     return results, errors, []
 """, message="пул не остановили"),
+    Variant("run_until_failure", "result_reraises", """
+def run_until_failure(tasks, max_workers):
+    with ThreadPoolExecutor(max_workers=max_workers) as pool:
+        futures = [pool.submit(task) for task in tasks]
+        done, not_done = wait(futures, return_when=FIRST_EXCEPTION)
+        for future in not_done:
+            future.cancel()
+    results = {i: f.result() for i, f in enumerate(futures) if not f.cancelled()}
+    return results, {}, [i for i, f in enumerate(futures) if f.cancelled()]
+""", message="вылетело из run_until_failure наружу"),
     Variant("run_until_failure", "as_completed_break_cancel", valid=True, source="""
 def run_until_failure(tasks, max_workers):
     pool = ThreadPoolExecutor(max_workers)
@@ -209,6 +219,46 @@ def run_until_failure(tasks, max_workers):
             except Exception as exc:
                 errors[i] = exc
     return results, errors, sorted(cancelled)
+"""),
+    # --- join_all -----------------------------------------------------------------------------
+    Variant("join_all", "timeout_per_thread", """
+def join_all(threads, timeout):
+    for thread in threads:
+        thread.join(timeout)
+    return [thread.name for thread in threads if thread.is_alive()]
+""", message="каждому потоку дали весь timeout"),
+    Variant("join_all", "join_without_timeout", """
+def join_all(threads, timeout):
+    for thread in threads:
+        thread.join()
+    return [thread.name for thread in threads if thread.is_alive()]
+""", message="без тайм-аута ждёт"),  # тест отпускает зависшие потоки сам
+    Variant("join_all", "sleep_the_whole_timeout", """
+def join_all(threads, timeout):
+    time.sleep(timeout)
+    return [thread.name for thread in threads if thread.is_alive()]
+""", message="не досиживайте срок"),
+    Variant("join_all", "no_waiting", """
+def join_all(threads, timeout):
+    return [thread.name for thread in threads if thread.is_alive()]
+"""),
+    Variant("join_all", "equal_slices", """
+def join_all(threads, timeout):
+    for thread in threads:
+        thread.join(timeout / len(threads))
+    return [thread.name for thread in threads if thread.is_alive()]
+""", message="а не долей срока"),
+    Variant("join_all", "threads_not_names", replace(
+        "return [thread.name for thread in threads if thread.is_alive()]",
+        "return [thread for thread in threads if thread.is_alive()]")),
+    Variant("join_all", "polling_loop", valid=True, source="""
+def join_all(threads, timeout):
+    start = time.perf_counter()
+    waiting = list(threads)
+    while waiting and time.perf_counter() - start < timeout:
+        waiting[0].join(min(0.01, max(0.0, timeout - (time.perf_counter() - start))))
+        waiting = [t for t in waiting if t.is_alive()]
+    return [t.name for t in threads if t.is_alive()]
 """),
     # --- tally -----------------------------------------------------------------------------
     Variant("tally", "no_lock", replace("            with lock:\n                increment(counts, key)",

@@ -132,6 +132,76 @@ def transfer(src, dst, amount):
         for lock in reversed(locks):
             lock.release()
 '''),
+    # ------------------------------------------------------------------ polite_work (livelock)
+    Variant("polite_work", "fixed_pause", replace(
+        "sleep(rng.uniform(0, min(1.0, 0.01 * 2**attempt)))", "sleep(0.05)"), message="активная блокировка"),
+    Variant("polite_work", "no_pause_at_all", replace(
+        "        sleep(rng.uniform(0, min(1.0, 0.01 * 2**attempt)))\n", ""), message="активная блокировка"),
+    Variant("polite_work", "module_random", '''
+import random
+
+
+def polite_work(first, second, work, rng, sleep, max_attempts=30):
+    for attempt in range(1, max_attempts + 1):
+        with first:
+            if second.acquire(timeout=0.05):
+                try:
+                    work()
+                    return attempt
+                finally:
+                    second.release()
+        sleep(random.uniform(0, min(1.0, 0.01 * 2 ** attempt)))
+    raise RuntimeError("не удалось")
+''', message="а не из модуля random"),
+    Variant("polite_work", "sleeps_holding_first", '''
+def polite_work(first, second, work, rng, sleep, max_attempts=30):
+    for attempt in range(1, max_attempts + 1):
+        with first:
+            if second.acquire(timeout=0.05):
+                work()
+                second.release()
+                return attempt
+            sleep(rng.uniform(0, min(1.0, 0.01 * 2 ** attempt)))
+    raise RuntimeError("не удалось")
+''', message="Отпустите first и только потом"),
+    Variant("polite_work", "random_but_not_growing", replace(
+        "rng.uniform(0, min(1.0, 0.01 * 2**attempt))", "rng.uniform(0, 0.05)"),
+            message="растёт с номером попытки"),
+    Variant("polite_work", "retries_forever", '''
+def polite_work(first, second, work, rng, sleep, max_attempts=30):
+    attempt = 0
+    while True:
+        attempt += 1
+        with first:
+            if second.acquire(timeout=0.05):
+                work()
+                second.release()
+                return attempt
+        sleep(rng.uniform(0, min(1.0, 0.01 * 2 ** attempt)))
+''', message="ожидался RuntimeError"),
+    Variant("polite_work", "second_without_timeout", replace(
+        "second.acquire(timeout=0.05)", "second.acquire()"), message="с тайм-аутом"),
+    Variant("polite_work", "while_loop_try_finally", valid=True, source='''
+def polite_work(first, second, work, rng, sleep, max_attempts=30):
+    attempt = 0
+    while attempt < max_attempts:
+        attempt += 1
+        first.acquire()
+        got_both = False
+        try:
+            got_both = second.acquire(True, 0.05)
+            if got_both:
+                work()
+        finally:
+            if got_both:
+                second.release()
+            first.release()
+        if got_both:
+            return attempt
+        ceiling = min(1.0, 0.01 * (2 ** attempt))
+        sleep(ceiling * rng.random())
+    raise RuntimeError("max_attempts исчерпаны")
+'''),
     # ------------------------------------------------------------------ bounded_buffer
     Variant("bounded_buffer", "if_instead_of_while", '''
 from collections import deque
@@ -209,6 +279,101 @@ class BoundedBuffer:
             item = self.items.popleft()
             self.not_full.notify()
             return item
+'''),
+    # ------------------------------------------------------------------ read_write_lock
+    Variant("read_write_lock", "readers_ignore_waiting_writer", replace(
+        "while self._writing or self._writers_waiting:", "while self._writing:"), message="голодание"),
+    Variant("read_write_lock", "notify_one_on_release_write", '''
+class ReadWriteLock:
+    def __init__(self):
+        self._changed = threading.Condition()
+        self._readers = 0
+        self._writing = False
+        self._writers_waiting = 0
+
+    def acquire_read(self):
+        with self._changed:
+            while self._writing or self._writers_waiting:
+                self._changed.wait()
+            self._readers += 1
+
+    def release_read(self):
+        with self._changed:
+            self._readers -= 1
+            if self._readers == 0:
+                self._changed.notify()
+
+    def acquire_write(self):
+        with self._changed:
+            self._writers_waiting += 1
+            while self._writing or self._readers:
+                self._changed.wait()
+            self._writers_waiting -= 1
+            self._writing = True
+
+    def release_write(self):
+        with self._changed:
+            self._writing = False
+            self._changed.notify()
+''', message="notify_all"),
+    Variant("read_write_lock", "writer_ignores_readers", replace(
+        "while self._writing or self._readers:", "while self._writing:"),
+            message="писатель ждёт, пока читателей"),
+    Variant("read_write_lock", "one_plain_lock", '''
+class ReadWriteLock:
+    def __init__(self):
+        self._lock = threading.Lock()
+
+    def acquire_read(self):
+        self._lock.acquire()
+
+    def release_read(self):
+        self._lock.release()
+
+    def acquire_write(self):
+        self._lock.acquire()
+
+    def release_write(self):
+        self._lock.release()
+''', message="второй acquire_read()"),
+    Variant("read_write_lock", "release_read_forgets_notify", replace(
+        "            if self._readers == 0:\n                self._changed.notify_all()\n", ""),
+            message="release_read должен разбудить"),
+    Variant("read_write_lock", "two_conditions_one_lock", valid=True, source='''
+class ReadWriteLock:
+    def __init__(self):
+        mutex = threading.Lock()
+        self.can_read = threading.Condition(mutex)
+        self.can_write = threading.Condition(mutex)
+        self.active_readers = 0
+        self.writer_inside = False
+        self.writers_queued = 0
+
+    def acquire_read(self):
+        with self.can_read:
+            self.can_read.wait_for(lambda: not self.writer_inside and self.writers_queued == 0)
+            self.active_readers += 1
+
+    def release_read(self):
+        with self.can_read:
+            self.active_readers -= 1
+            if not self.active_readers:
+                self.can_write.notify()
+
+    def acquire_write(self):
+        with self.can_write:
+            self.writers_queued += 1
+            self.can_write.wait_for(lambda: not self.writer_inside and self.active_readers == 0)
+            self.writers_queued -= 1
+            self.writer_inside = True
+
+    def release_write(self):
+        with self.can_write:
+            self.writer_inside = False
+            if self.writers_queued:
+                self.can_write.notify()
+            else:
+                self.can_read.notify_all()
 '''),
     # ------------------------------------------------------------------ fetch_limited
     Variant("fetch_limited", "batches_of_limit_without_semaphore", '''
@@ -312,7 +477,7 @@ def fetch_limited(urls, limit):
     # ------------------------------------------------------------------ run_phases
     Variant("run_phases", "no_barrier", replace("            barrier.wait()\n", ""),
             message="Фазы перемешались"),
-    Variant("run_phases", "barrier_per_thread", isolate=True, source='''
+    Variant("run_phases", "barrier_per_thread", source='''
 def run_phases(workers, phases, step):
     def work(w):
         barrier = threading.Barrier(workers)

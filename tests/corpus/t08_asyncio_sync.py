@@ -107,6 +107,83 @@ async def rate_limited(calls, rate):
     tasks = [asyncio.create_task(start_later(i, call)) for i, call in enumerate(calls)]
     return [await task for task in tasks]
 '''),
+    # ---------------------------------------------------------------- fetch_per_host
+    Variant("fetch_per_host", "one_semaphore_for_all", '''
+async def fetch_per_host(urls, fetch, per_host):
+    gate = asyncio.Semaphore(per_host)
+
+    async def one(url):
+        async with gate:
+            return await fetch(url)
+
+    return await asyncio.gather(*(one(url) for url in urls))
+''', message="хосты ждали друг друга"),
+    Variant("fetch_per_host", "new_semaphore_every_call", '''
+async def fetch_per_host(urls, fetch, per_host):
+    async def one(url):
+        async with asyncio.Semaphore(per_host):
+            return await fetch(url)
+
+    return await asyncio.gather(*(one(url) for url in urls))
+''', message="не больше per_host сразу"),
+    Variant("fetch_per_host", "one_by_one_per_host", '''
+async def fetch_per_host(urls, fetch, per_host):
+    from urllib.parse import urlsplit
+
+    by_host = {}
+    for index, url in enumerate(urls):
+        by_host.setdefault(urlsplit(url).hostname, []).append(index)
+    results = [None] * len(urls)
+
+    async def host_worker(indexes):
+        for index in indexes:
+            results[index] = await fetch(urls[index])
+
+    await asyncio.gather(*(host_worker(ix) for ix in by_host.values()))
+    return results
+''', message="не меньше, если адресов хватает"),
+    Variant("fetch_per_host", "results_grouped_by_host", '''
+async def fetch_per_host(urls, fetch, per_host):
+    from urllib.parse import urlsplit
+
+    groups = {}
+    for url in urls:
+        groups.setdefault(urlsplit(url).hostname, []).append(url)
+
+    async def host_batch(batch):
+        gate = asyncio.Semaphore(per_host)
+
+        async def one(url):
+            async with gate:
+                return await fetch(url)
+
+        return await asyncio.gather(*(one(url) for url in batch))
+
+    out = []
+    for part in await asyncio.gather(*(host_batch(b) for b in groups.values())):
+        out.extend(part)
+    return out
+''', message="результаты по порядку адресов"),
+    Variant("fetch_per_host", "host_with_port", replace(
+        "host = urlsplit(url).hostname", 'host = url.split("/")[2]')),
+    Variant("fetch_per_host", "defaultdict_and_taskgroup", valid=True, source='''
+async def fetch_per_host(urls, fetch, per_host):
+    import collections
+    import urllib.parse
+
+    limits = collections.defaultdict(lambda: asyncio.BoundedSemaphore(per_host))
+
+    async def limited(url):
+        await limits[urllib.parse.urlsplit(url).hostname].acquire()
+        try:
+            return await fetch(url)
+        finally:
+            limits[urllib.parse.urlsplit(url).hostname].release()
+
+    async with asyncio.TaskGroup() as group:
+        tasks = [group.create_task(limited(url)) for url in urls]
+    return [task.result() for task in tasks]
+'''),
     # ---------------------------------------------------------------- crawl
     Variant("crawl", "worker_quits_on_empty_queue", '''
 async def crawl(start, get_links, workers):
@@ -194,7 +271,7 @@ async def run_by_priority(jobs, workers):
     for task in tasks:
         task.cancel()
     return started
-''', message="упала с TypeError"),
+''', message="упала — ваш код поднял TypeError"),
     Variant("run_by_priority", "plain_fifo_queue", replace(
         "queue = asyncio.PriorityQueue()", "queue = asyncio.Queue()")),
     Variant("run_by_priority", "records_finish_not_start", '''

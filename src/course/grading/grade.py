@@ -423,7 +423,8 @@ def grade_class(
     class_dir = open_course(course, course_dir, cell_timeout)
     check_ready(class_dir, assignment)
     config = class_dir.config
-    root, submitted, feedback, db = class_dir.root, class_dir.submitted, class_dir.feedback, class_dir.db
+    submitted, feedback, db = class_dir.submitted, class_dir.feedback, class_dir.db
+    root = db.parent  # ведомость и состояние — рядом с базой оценок (у курса репозитория — autograder/class/)
     students = sorted(p.name for p in submitted.iterdir() if p.is_dir())
     notebooks = ensure_assignment(class_dir, assignment)
     state_file = root / f".course-grade-state-{assignment}.json"
