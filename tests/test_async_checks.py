@@ -142,7 +142,7 @@ def test_friendly_messages_for_wrong_calls(capfd) -> None:
     def plain() -> int:
         return 1
 
-    with pytest.raises(ExerciseFailure, match="не написано"):
+    with pytest.raises(ExerciseFailure, match="ещё не решено"):
         run_async(unfinished)
     with pytest.raises(ExerciseFailure, match="не корутину"):
         run_async(plain)

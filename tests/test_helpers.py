@@ -100,7 +100,7 @@ def test_call_with_deadline_passes_values_and_errors() -> None:
     def stub():
         raise NotImplementedError()
 
-    with pytest.raises(ExerciseFailure, match="ещё не написано"):
+    with pytest.raises(ExerciseFailure, match="ещё не решено"):
         call_with_deadline(stub)
 
 
@@ -182,3 +182,39 @@ def test_call_explained_names_the_student_error_in_russian() -> None:
 
     unknown = explain_error(KeyError("k"), "f()")
     assert unknown.startswith("f(): ваш код поднял KeyError") and "из решения, а не из теста" in unknown
+
+
+def test_slow_api_logs_starts_and_ends_for_overlap() -> None:
+    with SlowAPI(delay=0.05) as api:
+        slow = threading.Thread(target=fetch_text, args=(api.url("/echo/медленный?delay=0.6"),))
+        slow.start()
+        time.sleep(0.1)
+        for i in range(3):
+            fetch_text(api.url(f"/echo/{i}"))
+        slow.join()
+        assert api.stats.started_during("/echo/медленный") == 3
+        assert api.stats.events[0] == ("начат", "/echo/медленный") and api.stats.events[-1][0] == "закончен"
+
+
+def test_start_in_thread_keeps_result_or_error() -> None:
+    from course.checks import start_in_thread
+
+    worker, box = start_in_thread(lambda x: x * 2, 21)
+    worker.join(5)
+    assert box == {"value": 42}
+    worker, box = start_in_thread(lambda: 1 / 0)
+    worker.join(5)
+    assert isinstance(box["error"], ZeroDivisionError)
+
+
+def test_thread_errors_are_collected_and_explained(capfd) -> None:
+    from course.checks import expect_no_thread_errors, thread_errors
+
+    with thread_errors() as caught:
+        worker = threading.Thread(target=lambda: [][1])
+        worker.start()
+        worker.join()
+    assert capfd.readouterr().err == ""
+    with pytest.raises(ExerciseFailure, match="исключение в потоке.*IndexError"):
+        expect_no_thread_errors(caught, "fetch_limited")
+    expect_no_thread_errors([], "ничего")

@@ -38,7 +38,14 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from course.checks import ExerciseFailure, call_with_deadline, explain_error, group_failure
+from course.checks import (
+    ExerciseFailure,
+    ExerciseNotSolved,
+    call_with_deadline,
+    explain_error,
+    group_failure,
+    unsolved_reason,
+)
 
 DEFAULT_THRESHOLD = 0.05  # секунды: дольше этого один шаг цикла — уже «блокировка»
 _COROUTINE_FLAGS = inspect.CO_COROUTINE | inspect.CO_ASYNC_GENERATOR | inspect.CO_ITERABLE_COROUTINE
@@ -254,7 +261,24 @@ def run_async(
             gc.unfreeze()
             gc.collect()  # «never awaited» приходит, когда объект корутины собран
     run.warnings += [f"{w.category.__name__}: {w.message}" for w in caught]
+    stub = _stub_error_in(run.value)
+    if stub is not None:
+        raise ExerciseNotSolved(f"{name}: {unsolved_reason(stub)}.")
     return run
+
+
+def _stub_error_in(value: Any, depth: int = 2) -> NotImplementedError | None:
+    """NotImplementedError заготовки среди результатов (`gather(..., return_exceptions=True)`
+    складывает исключения задач в список): тогда тест сказал бы «неверный ответ», а ответа нет.
+    """
+    if isinstance(value, NotImplementedError):
+        return value
+    if depth and isinstance(value, (list, tuple)):
+        for item in value:
+            found = _stub_error_in(item, depth - 1)
+            if found is not None:
+                return found
+    return None
 
 
 def _started_executor() -> concurrent.futures.ThreadPoolExecutor:
