@@ -267,3 +267,15 @@ def test_stderr_not_fatal_keeps_a_traceback_printed_to_stderr() -> None:
     group = "  + Exception Group Traceback (most recent call last):\n  | ExceptionGroup: unhandled errors\n"
     crashed, _ = StderrNotFatal().preprocess_cell(cell_with(group), {}, 0)
     assert crashed.outputs[0].name == "stderr"
+
+
+@pytest.mark.parametrize("where", ["notebook folder", "notebooks", "course root"])
+def test_check_finds_the_topic_from_where_students_are(where, monkeypatch) -> None:
+    """Одна команда `course check 01-basics` — из ячейки темы, из notebooks/ и из корня курса."""
+    from course.grading.cli import resolve_notebook
+
+    cwd = {"notebook folder": LAYOUT.notebooks / ASSIGNMENT, "notebooks": LAYOUT.notebooks,
+           "course root": LAYOUT.root}[where]
+    monkeypatch.chdir(cwd)
+    found = resolve_notebook(Path(ASSIGNMENT))
+    assert found.resolve() == (LAYOUT.notebooks / ASSIGNMENT / f"{ASSIGNMENT}.ipynb").resolve()
