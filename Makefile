@@ -17,7 +17,7 @@ LAB_ROOT := $(CURDIR)/notebooks
 lab: setup
 	@echo "JupyterLab курса: файлы — notebooks/, начните с index.ipynb. Остановить — Ctrl+C дважды."
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/jupyter lab --ip=127.0.0.1 --port=$(PORT) \
-		--ServerApp.root_dir="$(LAB_ROOT)" --ServerApp.default_url=/lab/tree/index.ipynb \
+		--ServerApp.root_dir="$(LAB_ROOT)" --LabApp.default_url=/lab/tree/index.ipynb \
 		$(ROOT_FLAG) $(LAB_FLAGS)
 
 # Только то, что нужно курсу (requirements/course.txt). Инструменты тестов — make dev / make test.

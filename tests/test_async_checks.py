@@ -83,7 +83,9 @@ def test_blocking_coroutine_is_flagged_by_name() -> None:
     assert len(run.blocks) == 1
     block = run.blocks[0]
     assert block.coroutine == "blocking_handler" and block.line and block.seconds >= 0.19
-    with pytest.raises(ExerciseFailure, match=r"blocking_handler \(строка \d+\).*to_thread"):
+    assert block.call.startswith("time.sleep("), block  # назван сам блокирующий вызов
+    named = r"блокирует цикл событий.*blocking_handler \(строка \d+: `time\.sleep\(.*to_thread"
+    with pytest.raises(ExerciseFailure, match=named):
         expect_not_blocked(run, "обработчик запросов")
     # И в виртуальном времени: детектор меряет настоящим временем.
     assert [b.coroutine for b in run_virtual(serve_with_blocker, 0.2).blocks] == ["blocking_handler"]
@@ -140,7 +142,7 @@ def test_friendly_messages_for_wrong_calls(capfd) -> None:
     def plain() -> int:
         return 1
 
-    with pytest.raises(ExerciseFailure, match="не написано"):
+    with pytest.raises(ExerciseFailure, match="ещё не решено"):
         run_async(unfinished)
     with pytest.raises(ExerciseFailure, match="не корутину"):
         run_async(plain)

@@ -183,6 +183,37 @@ def start_in_thread(func: Callable[..., Any], *args: Any) -> tuple[threading.Thr
     return worker, box
 
 
+
+@contextmanager
+def thread_errors() -> Iterator[list[BaseException]]:
+    """Собрать исключения потоков, упавших внутри блока, вместо печати в stderr.
+
+    Зачем: поток, который запустил код студента, падает молча для теста (функция вернула
+    [None, None], и непонятно почему), а трассировка уходит в stderr — и nbgrader обнуляет
+    ячейку. Внутри блока `threading.excepthook` складывает исключения в список; тест может
+    показать первое с объяснением (`explain_error`).
+    """
+    caught: list[BaseException] = []
+    saved = threading.excepthook
+
+    def keep(args: Any) -> None:
+        if args.exc_value is not None:
+            caught.append(args.exc_value)
+
+    threading.excepthook = keep
+    try:
+        yield caught
+    finally:
+        threading.excepthook = saved
+
+
+def expect_no_thread_errors(caught: list[BaseException], what: str) -> None:
+    """Упасть с русским объяснением первого исключения из потоков (см. `thread_errors`)."""
+    if caught:
+        where = f"{what} (исключение в потоке, который запустило решение)"
+        raise ExerciseFailure(explain_error(caught[0], where))
+
+
 @contextmanager
 def process_meeting(parties: int, values: Iterable[object], timeout: float = 5.0) -> Iterator[list[tuple]]:
     """Билеты для `meet`: задачи пула процессов ждут друг друга, пока не соберутся `parties` процессов.
@@ -263,6 +294,9 @@ KNOWN_ERRORS: list[tuple[type[BaseException], str, str]] = [
      "цикл событий уже закрыт: что-то запускают после его конца (задача, которую не дождались?)"),
     (AttributeError, "'NoneType' object has no attribute",
      "у None берут атрибут: функция, от которой ждали объект, ничего не вернула (забыт return?)"),
+    (ValueError, "chunksize must be >= 1",
+     "пулу передали chunksize меньше 1: целочисленное деление (len(items) // max_messages) даёт 0, "
+     "когда элементов меньше, чем сообщений; округляйте вверх — math.ceil(len(items) / max_messages)"),
     (RecursionError, "maximum recursion depth",
      "функция бесконечно зовёт саму себя — нет условия выхода из рекурсии"),    (Exception, "Can't pickle",
      "пул процессов передаёт функцию и аргументы дочернему процессу через pickle, а lambda и функцию, "
