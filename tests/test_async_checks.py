@@ -251,3 +251,23 @@ def test_run_virtual_watched_explains_own_exceptions_and_passes_values() -> None
     assert run.value == "готово" and run.elapsed == 7.0
     with pytest.raises(ExerciseFailure, match="взаимоблокировка"):
         run_virtual_watched(asyncio.Event().wait, virtual_limit=30)
+
+
+def test_exception_group_from_student_code_becomes_a_failure_with_a_reason() -> None:
+    """IPython 9 печатает группу исключений в stderr, а не ошибкой: run_async отдаёт ExerciseFailure."""
+
+    async def group_fails() -> None:
+        async with asyncio.TaskGroup() as tg:
+            tg.create_task(asyncio.sleep(1))
+            raise KeyError("внутри группы")
+
+    async def check_fails_inside_group() -> None:
+        async with asyncio.TaskGroup() as tg:
+            tg.create_task(asyncio.sleep(0))
+            raise ExerciseFailure("подсказка проверки")
+
+    with pytest.raises(ExerciseFailure, match="ваш код поднял ExceptionGroup.*except\\*") as failure:
+        run_virtual(group_fails)
+    assert isinstance(failure.value.__cause__, KeyError)
+    with pytest.raises(ExerciseFailure, match="^подсказка проверки$"):
+        run_virtual(check_fails_inside_group)

@@ -215,8 +215,9 @@ def student_session(page, url: str, base: str, token: str, path: Path) -> None:
     page.keyboard.insert_text(reference_solution(EXERCISE))
     page.keyboard.press("Escape")
     cells = panel.locator(".jp-CodeCell")
-    first = next(i for i in range(cells.count()) if f"def {EXERCISE}(" in cells.nth(i).inner_text())
-    for index in range(first, first + 3):  # решение, «Проверьте себя», тест
+    code_ids = [c.metadata.get("nbgrader", {}).get("grade_id") for c in ran.cells if c.cell_type == "code"]
+    first, test = code_ids.index(EXERCISE), code_ids.index(f"{EXERCISE}_test")
+    for index in range(first, test + 1):  # решение, «Проверьте себя», тест — как студент, по очереди
         run_cell(page, cells.nth(index))
     page.keyboard.press("Control+s")
     time.sleep(2)
@@ -225,7 +226,7 @@ def student_session(page, url: str, base: str, token: str, path: Path) -> None:
     assert test_cell.execution_count and not [o for o in test_cell.outputs if o.output_type == "error"], (
         test_cell.outputs
     )
-    panel.locator(".jp-CodeCell", has_text="classify_workload различает").first.scroll_into_view_if_needed()
+    cells.nth(test).scroll_into_view_if_needed()
     page.screenshot(path=SHOTS / "4-exercise-solved.png")
 
     # 5. Validate — тот же вердикт, что course check.

@@ -43,6 +43,7 @@ from course.checks import (
     ExerciseNotSolved,
     call_with_deadline,
     explain_error,
+    group_failure,
     unsolved_reason,
 )
 
@@ -96,7 +97,7 @@ class _LoopWatch:
         self.blocks: list[Block] = []
         self.step = 0
         self.step_started: float | None = None  # None — цикл ждёт в select (простаивает)
-        self.seen: dict[int, tuple[str, int | None, str]] = {}
+        self.seen: dict[int, tuple[str, int | None, str]] = {}  # шаг → (корутина, строка, файл)
         self.thread_id = threading.get_ident()
         self._stop = threading.Event()
         selector = getattr(loop, "_selector", None)  # есть у SelectorEventLoop
@@ -121,22 +122,20 @@ class _LoopWatch:
             return
         took = time.perf_counter() - started
         if took >= self.threshold:
-            unknown = ("неизвестная корутина", None, "")
-            name, line, call = self.seen.get(self.step) or self.where_now() or unknown
-            self.blocks.append(Block(round(took, 3), name, line, call))
+            found = self.seen.get(self.step) or self.where_now()
+            self.blocks.append(_block(round(took, 3), found))
 
     def where_now(self) -> tuple[str, int | None, str] | None:
-        """Самая глубокая корутина студента в стеке потока цикла прямо сейчас: (имя, строка, текст строки).
+        """Самая глубокая корутина студента в стеке потока цикла прямо сейчас: (имя, строка, файл).
 
-        Текст строки (из linecache: IPython кладёт туда ячейки) называет сам блокирующий вызов —
-        `time.sleep(0.2)`, `fetch_json(url)`, — а не только корутину, где он стоит.
+        Текст строки сторожевой поток не читает (это держало бы GIL посреди чужого шага): его
+        достаёт `_block` уже после того, как шаг измерен.
         """
         frame = sys._current_frames().get(self.thread_id)
         while frame is not None:
             code = frame.f_code
             if code.co_flags & _COROUTINE_FLAGS and not code.co_filename.startswith(_OWN_FILES):
-                text = linecache.getline(code.co_filename, frame.f_lineno).strip()
-                return getattr(code, "co_qualname", code.co_name), frame.f_lineno, text[:80]
+                return getattr(code, "co_qualname", code.co_name), frame.f_lineno, code.co_filename
             frame = frame.f_back
         return None
 
@@ -155,6 +154,16 @@ class _LoopWatch:
 
     def stop(self) -> None:
         self._stop.set()
+
+
+def _block(seconds: float, found: tuple[str, int | None, str] | None) -> Block:
+    """Block по находке `where_now`: текст строки (из linecache: IPython кладёт туда ячейки)
+    называет сам блокирующий вызов — `time.sleep(0.2)`, `fetch_json(url)`, — а не только корутину."""
+    if found is None:
+        return Block(seconds)
+    name, line, filename = found
+    text = linecache.getline(filename, line).strip() if line else ""
+    return Block(seconds, name, line, text[:80])
 
 
 class _CaptureAsyncioLog(logging.Filter):
@@ -248,6 +257,10 @@ def run_async(
         gc.freeze()
         try:
             run = call_with_deadline(body, timeout=timeout, what=name)
+        except BaseExceptionGroup as group:
+            # Группу (TaskGroup в коде студента) IPython печатает в stderr, а не ошибкой ячейки:
+            # тест сошёл бы за пройденный. Отдаём ExerciseFailure с объяснением (GroupFailure).
+            raise group_failure(group, name)  # noqa: B904 — причина уже поставлена: первая ошибка группы
         except ExerciseFailure:
             if finished.is_set():
                 raise
@@ -336,7 +349,7 @@ def _explain_timeout(name: str, timeout: float, state: dict[str, Any], finished:
     where = watch.where_now() if watch else None
     text = f"{name} не завершилась за {timeout:g} с. "
     if watch is not None and busy >= min(1.0, timeout / 2):
-        spot = f" в корутине {Block(0, *where).where}" if where else ""
+        spot = f" в корутине {_block(0, where).where}" if where else ""
         text += (
             f"Цикл событий занят уже {busy:.1f} с{spot}: синхронный код не отдаёт управление "
             "(бесконечный цикл, time.sleep, блокирующий вызов). Между await-ами код должен быть "

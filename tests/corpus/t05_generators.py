@@ -368,3 +368,8 @@ def borrowed(pool):
         pool.append(thing)
 '''),
 ]
+
+VARIANTS += [  # однострочные ошибки
+    Variant("chunked", "islice_one_more", replace("itertools.islice(it, n)", "itertools.islice(it, n + 1)")),
+    Variant("run_all", "yields_the_generator", replace("results.append((yield from gen))", "results.append((yield gen))")),
+]

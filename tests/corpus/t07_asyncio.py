@@ -448,3 +448,28 @@ async def run_service(queue, stop, handle, workers):
             return finished, rest
 '''),
 ]
+
+VARIANTS += [  # однострочные ошибки и ещё одна верная запись
+    Variant("fetch_weather_all", "imports_fetch_json_inside", valid=True, source='''
+async def fetch_weather_all(base_url, cities, limit):
+    """Погода для всех городов: одновременно, не больше limit запросов сразу, по порядку."""
+    from course.slow_api import fetch_json as get_json
+
+    gate = asyncio.Semaphore(limit)
+
+    async def one(city):
+        async with gate:
+            return await asyncio.to_thread(get_json, f"{base_url}/{city}")
+
+    return [*await asyncio.gather(*map(one, cities))]
+'''),
+    Variant("fetch_weather_all", "semaphore_off_by_one", message="ограничение не", source=replace(
+        "asyncio.Semaphore(limit)", "asyncio.Semaphore(limit + 1)")),
+    Variant("run_jobs", "catches_only_value_error", message="except*", source=replace(
+        "    except* Exception as group:", "    except* ValueError as group:")),
+    Variant("paginate", "page_number_per_item", source=replace(
+        "        for item in items:\n            yield item\n        number += 1",
+        "        for item in items:\n            yield item\n            number += 1")),
+    Variant("retry_with_timeout", "gives_up_after_first", message="две попытки по 3 с", source=replace(
+        "            if attempt == attempts - 1:\n                raise", "            raise")),
+]
