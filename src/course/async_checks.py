@@ -156,7 +156,9 @@ class _LoopWatch:
         return 0.0 if started is None else time.perf_counter() - started
 
     def _watch(self) -> None:
-        poll = min(self.threshold / 5, 0.01)
+        # Редко: каждое пробуждение сторожа просит GIL у потока цикла, а на занятой машине сторож
+        # может ждать процессор, держа цикл (это время не видно в schedstat потока цикла).
+        poll = self.threshold / 2
         while not self._stop.wait(poll):
             step = self.step
             if step not in self.seen and self.busy_for() >= self.threshold / 2:
