@@ -2,32 +2,54 @@
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
-STAMP  := $(VENV)/.installed
+COURSE_STAMP := $(VENV)/.course-installed
+DEV_STAMP    := $(VENV)/.dev-installed
 PORT   ?= 8888
 LAB_FLAGS ?=
 # JupyterLab отказывается работать от root без --allow-root.
 ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
+# Файловый браузер — в notebooks/: студенту незачем видеть solutions/ и tests/.
+LAB_ROOT := $(CURDIR)/notebooks
 
-.PHONY: lab setup test lint release lock clean
+.PHONY: lab setup dev test lint release lock clean python-version
 
+# Сервер запускается из корня курса: там nbgrader_config.py, который читает кнопка Validate.
 lab: setup
+	@echo "JupyterLab курса: файлы — notebooks/, начните с index.ipynb. Остановить — Ctrl+C дважды."
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/jupyter lab --ip=127.0.0.1 --port=$(PORT) \
-		--ServerApp.root_dir="$(CURDIR)" $(ROOT_FLAG) $(LAB_FLAGS) notebooks/index.ipynb
+		--ServerApp.root_dir="$(LAB_ROOT)" --ServerApp.default_url=/lab/tree/index.ipynb \
+		$(ROOT_FLAG) $(LAB_FLAGS)
 
-setup: $(STAMP)
+# Только то, что нужно курсу (requirements/course.txt). Инструменты тестов — make dev / make test.
+setup: $(COURSE_STAMP)
 
-$(STAMP): requirements/course.txt requirements/dev.txt pyproject.toml binder/hide-teacher-tools.sh
+python-version:
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null || { \
+		echo "Курсу нужен Python 3.11 или новее, а $(PYTHON) — это: $$($(PYTHON) -V 2>&1 || echo 'не найден')."; \
+		echo "Установите Python 3.11+ и укажите его: make lab PYTHON=python3.11"; exit 1; }
+
+$(COURSE_STAMP): requirements/course.txt pyproject.toml binder/hide-teacher-tools.sh | python-version
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@$(BIN)/python -c 'import sys; sys.exit(sys.version_info < (3, 11))' || { \
+		echo "В $(VENV) старый Python ($$($(BIN)/python -V)): удалите папку $(VENV) и повторите."; exit 1; }
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -r requirements/dev.txt
+	@echo "Ставлю пакеты курса (около 130, первый раз — 1–3 минуты; ниже видно, что идёт):"
+	$(BIN)/python -m pip install --progress-bar on -r requirements/course.txt
 	$(BIN)/python -m pip install --quiet --no-deps -e .
 	PATH="$(CURDIR)/$(BIN):$$PATH" bash binder/hide-teacher-tools.sh
-	touch $(STAMP)
+	touch $(COURSE_STAMP)
 
-test: setup
+dev: $(DEV_STAMP)
+
+$(DEV_STAMP): $(COURSE_STAMP) requirements/dev.txt
+	@echo "Ставлю инструменты тестов (pytest, ruff, jupyterhub, repo2docker, playwright):"
+	$(BIN)/python -m pip install --progress-bar on -r requirements/dev.txt
+	touch $(DEV_STAMP)
+
+test: dev
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m pytest
 
-lint: setup
+lint: dev
 	$(BIN)/ruff check .
 
 release: setup

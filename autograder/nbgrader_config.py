@@ -1,6 +1,6 @@
 # Настройки nbgrader для курса «Конкурентность в Python».
-# Стоковые команды запускайте из корня репозитория:
-#   nbgrader autograde 01-basics --config autograder/nbgrader_config.py
+# Его подключает nbgrader_config.py в корне репозитория: стоковые команды nbgrader и
+# `course grade` запускайте из корня репозитория без флагов (nbgrader autograde 01-basics).
 # `course release` читает этот же файл (и подменяет только каталоги — для сборки во временной папке).
 import os
 
@@ -18,8 +18,19 @@ c.CourseDirectory.autograded_directory = os.path.join(CLASS_DIR, "autograded")
 c.CourseDirectory.feedback_directory = os.path.join(CLASS_DIR, "feedback")
 c.CourseDirectory.db_url = "sqlite:///" + os.path.join(ROOT, CLASS_DIR, "gradebook.db")
 
+# Работы из LMS: архив «Скачать все ответы» → autograder/class/downloaded/<задание>/archive/,
+# затем `nbgrader zip_collect <задание>`. Имена файлов — как в выгрузке Moodle
+# («Имя Фамилия_12345_assignsubmission_file_01-basics.ipynb»); студент — номер участника.
+# Для Canvas — другое выражение (см. src/course/grading/lms.py и README, «Работы из LMS»).
+c.ZipCollectApp.downloaded_directory = os.path.join(CLASS_DIR, "downloaded")
+c.FileNameCollectorPlugin.named_regexp = (
+    r".*_(?P<student_id>\d+)_assignsubmission_file[_/](?P<file_id>[^/]+)$"
+)
+
 # Заготовка вместо решения — по-русски; ячейка падает, пока студент её не заполнит.
-c.ClearSolutions.code_stub = {"python": "# ВАШ КОД ЗДЕСЬ\nraise NotImplementedError()"}
+c.ClearSolutions.code_stub = {
+    "python": '# ВАШ КОД ЗДЕСЬ\nraise NotImplementedError("упражнение ещё не решено")'
+}
 c.ClearSolutions.text_stub = "ВАШ ОТВЕТ ЗДЕСЬ"
 
 # Время на ячейку: упражнения курса укладываются в секунды; зависание — не дольше 30 с.
@@ -28,7 +39,10 @@ c.Execute.interrupt_on_timeout = True
 c.Execute.raise_on_iopub_timeout = False
 
 # Скрытые тесты не показываем в отзыве студенту.
+# SanitizeFeedback — первым, пока скрытые тесты ещё в ноутбуке: вычёркивает их строки и из
+# вывода (traceback упавшего скрытого теста), убирает пути учителя, держит отзыв ≤ 2 МБ.
 c.GenerateFeedback.preprocessors = [
+    "course.grading.feedback.SanitizeFeedback",
     "nbgrader.preprocessors.GetGrades",
     "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor",
     "nbgrader.preprocessors.ClearHiddenTests",
@@ -51,5 +65,8 @@ c.Autograde.autograde_preprocessors = [
 c.RobustExecute.notebook_timeout = 300
 c.RobustExecute.memory_limit_mb = 2048
 c.RobustExecute.max_processes = 64
+# Ядро — в песочнице (bubblewrap; без него — лучшее доступное), плюс канарейки и зонд подмены:
+# src/course/grading/sandbox.py и integrity.py. `course grade` включает это всегда.
+c.RobustExecute.sandbox = True
 # Удалённые студентом оцениваемые ячейки возвращаются из исходника.
 c.OverwriteCells.add_missing_cells = True

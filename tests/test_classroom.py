@@ -20,6 +20,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -29,6 +30,7 @@ import pytest
 import requests
 from badsubmissions import ASSIGNMENT, NOTEBOOK
 from conftest import LAYOUT, ROOT
+from readme import commands
 
 CLASSROOM = ROOT / "autograder" / "classroom"
 COURSE = "concurrency-python"
@@ -97,12 +99,12 @@ class Hub:
         return answer["value"]
 
 
-def hub_config(tmp: Path, ports: dict[str, int], token: str) -> Path:
+def hub_config(tmp: Path, ports: dict[str, int], token: str, classroom: Path = CLASSROOM) -> Path:
     """Конфигурация теста = конфигурация класса + адреса, пользователи и процессы для теста."""
     allow_root = ["--ServerApp.allow_root=True"] if os.geteuid() == 0 else []
     text = f"""
 c = get_config()  # noqa: F821
-load_subconfig({str(CLASSROOM / "jupyterhub_config.py")!r})  # noqa: F821
+load_subconfig({str(classroom / "jupyterhub_config.py")!r})  # noqa: F821
 c.JupyterHub.ip = "127.0.0.1"
 c.JupyterHub.port = {ports["public"]}
 c.JupyterHub.hub_ip = "127.0.0.1"
@@ -193,9 +195,96 @@ def ours(tmp: Path) -> list[psutil.Process]:
     return found
 
 
+class SystemUsers:
+    """Настоящие системные пользователи (только от root): преподаватель — в группе
+    преподавателей, студент — нет. Имена случайные; в конце удаляются."""
+
+    def __init__(self) -> None:
+        tag = secrets.token_hex(3)
+        self.group, self.teacher, self.student = f"ct{tag}g", f"ct{tag}t", f"ct{tag}s"
+        self.created: list[str] = []
+
+    def create(self) -> None:
+        for name in (self.teacher, self.student):
+            subprocess.run(["useradd", "--no-create-home", "--shell", "/usr/sbin/nologin", name],
+                           check=True, capture_output=True)
+            self.created.append(name)
+
+    def remove(self) -> None:
+        for name in self.created:
+            for proc in psutil.process_iter(["username"]):  # процессы только этих пользователей
+                if proc.info["username"] == name:
+                    try:
+                        proc.kill()
+                    except psutil.Error:
+                        pass
+            subprocess.run(["userdel", name], capture_output=True)
+        subprocess.run(["groupdel", self.group], capture_output=True)
+
+    def run(self, user: str, *cmd: str, **kwargs) -> subprocess.CompletedProcess:
+        return subprocess.run(["runuser", "-u", user, "--", *cmd], capture_output=True, text=True, **kwargs)
+
+
+def lay_out_server(srv: Path, users: SystemUsers | None) -> tuple[Path, Path]:
+    """Сервер класса по README («С нуля на одном сервере», шаги 2–4) в папке `srv`: исходники с
+    ответами читает только группа преподавателей, конфигурация класса лежит отдельно и читается
+    всеми. Строки README выполняются как написаны, с /srv/ и именами, заменёнными на тестовые
+    (git clone — копированием); без root — только копирование и обмен."""
+    source = srv / "concurrency-course"
+    source.mkdir(parents=True)
+    for name in ("solutions", "autograder"):
+        shutil.copytree(ROOT / name, source / name, ignore=shutil.ignore_patterns("class", "__pycache__"))
+    steps = [c.program for c in commands() if c.not_here == "сервер TLJH"
+             and c.program.startswith(("groupadd", "chgrp", "cp -r", "mkdir -p"))]
+    assert len(steps) == 4, f"шаги 2–4 README не найдены: {steps}"
+    for step in steps:
+        if users is None and step.startswith(("groupadd", "chgrp")):
+            continue
+        if users is not None:
+            step = step.replace("jupyter-ivanova", users.teacher).replace("teachers", users.group)
+        step = step.replace("/srv/", f"{srv}/")
+        done = subprocess.run(["bash", "-c", step], capture_output=True, text=True, timeout=60)
+        assert done.returncode == 0, f"README: {step}\n{done.stderr}"
+    return source, srv / "classroom"
+
+
+@pytest.mark.slow
+def test_wheel_has_no_answers(tmp_path: Path) -> None:
+    """Студентам ставится колесо пакета (README, шаг 3): в нём нет solutions/ и скрытых тестов."""
+    import zipfile
+
+    done = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--quiet", "-w",
+                           str(tmp_path), str(ROOT)], capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-2000:]
+    with zipfile.ZipFile(next(tmp_path.glob("*.whl"))) as wheel:
+        names = wheel.namelist()
+        assert not [n for n in names if "solutions" in n or n.endswith(".ipynb")], names
+        text = b"".join(wheel.read(n) for n in names)
+    assert b"BEGIN HIDDEN TESTS" not in text and b"BEGIN SOLUTION" not in text
+
+
 @pytest.mark.slow
 @pytest.mark.xdist_group("classroom")
-def test_class_on_jupyterhub(tmp_path: Path) -> None:
+def test_class_on_jupyterhub() -> None:
+    # Своя папка в /tmp, проходимая всеми: tmp_path pytest лежит в папке 0700, куда системным
+    # пользователям теста не попасть.
+    tmp_path = Path(tempfile.mkdtemp(prefix="classroom-", dir="/tmp"))
+    tmp_path.chmod(0o755)
+    users = SystemUsers() if os.geteuid() == 0 else None
+    try:
+        if users is not None:
+            users.create()
+        run_class(tmp_path, users)
+    finally:
+        if users is not None:
+            users.remove()
+        shutil.rmtree(tmp_path, ignore_errors=True)
+    if users is None:
+        pytest.skip("не root: права не проверены (студент не читает solutions/, оценка от имени "
+                    "обычного пользователя) — нужны useradd и runuser; остальное пройдено")
+
+
+def run_class(tmp_path: Path, users: SystemUsers | None) -> None:
     timings: dict[str, float] = {}
     started = time.monotonic()
 
@@ -208,18 +297,35 @@ def test_class_on_jupyterhub(tmp_path: Path) -> None:
     chp = ensure_proxy()
     assert chp.exists()
     step("прокси из npm")
-    for sub in ("hub", "home", "exchange"):
+    for sub in ("hub", "home"):
         (tmp_path / sub).mkdir()
-    (tmp_path / "exchange").chmod(0o777)
+    (tmp_path / "home").chmod(0o755)
+    source, classroom = lay_out_server(tmp_path / "srv", users)
+    exchange = tmp_path / "srv" / "nbgrader" / "exchange"
+    assert exchange.is_dir() and exchange.stat().st_mode & 0o777 == 0o777
+    step("сервер по README")
+    if users is not None:
+        # Студент не читает ни ответов, ни скрытых тестов; преподаватель — читает.
+        secret = source / "solutions" / ASSIGNMENT / NOTEBOOK
+        for cmd in (["cat", str(secret)], ["ls", str(source / "solutions")], ["ls", str(source)]):
+            denied = users.run(users.student, *cmd, timeout=30)
+            assert denied.returncode != 0 and "Permission denied" in denied.stderr, (
+                f"студент выполнил {cmd}: {denied.stdout[:200]}")
+        allowed = users.run(users.teacher, "cat", str(secret), timeout=30)
+        assert allowed.returncode == 0 and "BEGIN HIDDEN TESTS" in allowed.stdout, allowed.stderr
+        for role in ("student", "common"):  # конфигурацию своей роли студент читает
+            assert users.run(users.student, "cat", str(classroom / role / "nbgrader_config.py"),
+                             timeout=30).returncode == 0
     ports = {"public": free_port(), "hub": free_port(), "proxy_api": free_port()}
     token = secrets.token_hex(32)
-    config = hub_config(tmp_path, ports, token)
+    config = hub_config(tmp_path, ports, token, classroom)
     env = {
         **os.environ,
         "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}",
         "CLASSROOM_TEACHERS": TEACHER,
         "CLASSROOM_STUDENTS": ",".join(STUDENTS),
-        "CLASSROOM_EXCHANGE": str(tmp_path / "exchange"),
+        "CLASSROOM_EXCHANGE": str(exchange),
+        "CLASSROOM_SOURCE": str(source),
     }
     env.pop("JUPYTER_CONFIG_PATH", None)
     log = tmp_path / "hub" / "jupyterhub.log"
@@ -268,18 +374,25 @@ def test_class_on_jupyterhub(tmp_path: Path) -> None:
             "HOME": str(teacher_home),
             "USER": TEACHER,
             "JUPYTERHUB_USER": TEACHER,
-            "JUPYTER_CONFIG_PATH": os.pathsep.join([str(CLASSROOM / "teacher"), str(CLASSROOM / "common")]),
+            "JUPYTER_CONFIG_PATH": os.pathsep.join([str(classroom / "teacher"), str(classroom / "common")]),
         }
+        if users is not None:  # терминал преподавателя — от обычного пользователя из группы
+            subprocess.run(["chown", "-R", f"{users.teacher}:{users.group}", str(teacher_home)], check=True)
+        lesson = [c.program for c in commands() if c.lead.startswith("**Занятие.**")]
+        split = next(i for i, c in enumerate(lesson) if c.startswith("nbgrader release_assignment")) + 1
 
-        def teacher(*cmd: str, timeout: float = 180) -> str:
-            done = subprocess.run(
-                cmd, cwd=teacher_home, env=teacher_env, capture_output=True, text=True, timeout=timeout,
-            )
-            assert done.returncode == 0, f"{' '.join(cmd)} → {done.returncode}\n{done.stderr[-3000:]}"
+        def teacher(command: str, timeout: float = 300) -> str:
+            """Строка README «Занятие» — как есть, в терминале преподавателя."""
+            cmd = ["bash", "-c", command]
+            if users is not None:
+                cmd = ["runuser", "-u", users.teacher, "--", *cmd]
+            done = subprocess.run(cmd, cwd=teacher_home, env=teacher_env, capture_output=True, text=True,
+                                  timeout=timeout)
+            assert done.returncode == 0, f"README: {command} → {done.returncode}\n{done.stderr[-3000:]}"
             return done.stdout + done.stderr
 
-        teacher(str(BIN / "nbgrader"), "generate_assignment", ASSIGNMENT)
-        teacher(str(BIN / "nbgrader"), "release_assignment", ASSIGNMENT)
+        for command in lesson[:split]:  # generate_assignment, release_assignment — строки README
+            teacher(command)
         step("преподаватель выпустил задание")
 
         # Студенты: видят задание, забирают, сохраняют свою версию, сдают.
@@ -298,14 +411,14 @@ def test_class_on_jupyterhub(tmp_path: Path) -> None:
         step("студенты забрали и сдали")
 
         # Преподаватель: собрать, оценить, вернуть отзывы.
-        teacher(str(BIN / "nbgrader"), "collect", ASSIGNMENT)
-        assert sorted(p.name for p in (course_dir / "submitted").iterdir()) == sorted(STUDENTS)
-        step("collect")
-        teacher(
-            str(BIN / "course"), "--root", str(ROOT), "grade", ASSIGNMENT, "--course-dir", str(course_dir),
-            "--jobs", "2", "--cell-timeout", "10", timeout=240,
-        )
-        step("course grade")
+        for command in lesson[split:]:  # collect, course grade, release_feedback — строки README
+            teacher(command)
+            step(" ".join(command.split()[:2]))
+            if command.startswith("nbgrader collect"):
+                assert sorted(p.name for p in (course_dir / "submitted").iterdir()) == sorted(STUDENTS)
+        if users is not None:  # всё, что написала оценка, — от имени преподавателя, не root
+            owners = {p.owner() for p in course_dir.rglob("*")}
+            assert owners == {users.teacher}, f"файлы курса принадлежат {owners}"
         rows = {
             r["student"]: r
             for r in csv.DictReader((course_dir / f"grades-{ASSIGNMENT}.csv").open(encoding="utf-8"))
@@ -314,8 +427,6 @@ def test_class_on_jupyterhub(tmp_path: Path) -> None:
         carol = rows["carol"]
         assert float(carol["fetch_all_test"]) == 0 and float(carol["classify_workload_test"]) == 2
         assert "не завершилась" in carol["reasons"]
-        teacher(str(BIN / "nbgrader"), "release_feedback", ASSIGNMENT)
-        step("release_feedback")
 
         # Студенты забирают отзыв: у каждого ровно один — его собственный.
         feedback_pages = {}

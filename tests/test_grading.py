@@ -107,7 +107,9 @@ def test_check_reports_each_exercise(tmp_path, capsys) -> None:
     before = stub.read_bytes()
     assert main(["check", str(stub)]) == 1
     out = capsys.readouterr().out
-    assert "✘ fetch_all_test" in out and "ещё не написано" in out and "Итого: 0 из 8" in out
+    line = next((x for x in out.splitlines() if x.startswith("✘ Упражнение 2. скачать всё сразу")), "")
+    assert line.endswith("— 0/3: упражнение ещё не решено"), out
+    assert "Итого: 0 из 8" in out
     assert stub.read_bytes() == before
     assert main(["check", str(LAYOUT.solutions / ASSIGNMENT / NOTEBOOK)]) == 0
     assert "Итого: 8 из 8" in capsys.readouterr().out

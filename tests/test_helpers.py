@@ -106,3 +106,59 @@ def test_compare_strategies_agree_and_processes_use_other_pids() -> None:
     assert count_primes(100) == 25
     assert whoami("x")[0] == "x"
     assert available_cores() >= 1
+
+
+def test_process_meeting_needs_that_many_processes() -> None:
+    """Встреча состоится в пуле из двух процессов и не состоится в пуле из одного — за общий срок."""
+    from concurrent.futures import ProcessPoolExecutor
+    from pathlib import Path
+
+    from course.checks import meet, process_meeting
+
+    with process_meeting(2, range(4), timeout=3) as tickets, ProcessPoolExecutor(2) as pool:
+        got = list(pool.map(meet, tickets))
+    assert [value for value, _, _ in got] == [0, 1, 2, 3]
+    assert all(met for _, _, met in got) and len({pid for _, pid, _ in got}) == 2
+    assert not Path(tickets[0][0]).exists()  # папка встречи убрана
+    started = time.monotonic()
+    with process_meeting(2, range(4), timeout=0.5) as tickets, ProcessPoolExecutor(1) as pool:
+        got = list(pool.map(meet, tickets))
+    assert not any(met for _, _, met in got)
+    assert time.monotonic() - started < 5  # один срок на все задачи, а не по сроку на задачу
+
+
+def test_call_with_pid_reports_where_it_ran() -> None:
+    import os
+    from concurrent.futures import ProcessPoolExecutor
+
+    from course.workloads import call_with_pid
+
+    assert call_with_pid(count_primes, 10) == (os.getpid(), 4)
+    with ProcessPoolExecutor(1) as pool:
+        pid, result = pool.submit(call_with_pid, count_primes, 100).result()
+    assert result == 25 and pid != os.getpid()
+
+def test_call_explained_names_the_student_error_in_russian() -> None:
+    from course.checks import call_explained, explain_error
+
+    def forgot_return():
+        pass
+
+    def solution():
+        return forgot_return()[0]
+
+    with pytest.raises(ExerciseFailure) as failure:
+        call_explained(solution, timeout=5, what="solution()")
+    text = str(failure.value)
+    assert "ваш код поднял TypeError" in text and "ничего не вернула" in text, text
+    assert isinstance(failure.value.__cause__, TypeError)  # трассировка до строки студента сохранена
+
+    # ожидаемые тестом исключения и сообщения проверок проходят как есть
+    with pytest.raises(ValueError):
+        call_explained(lambda: int("x"), timeout=5, expected=(ValueError,))
+    with pytest.raises(ExerciseFailure, match="^своё$"):
+        call_explained(lambda: expect(False, "своё"), timeout=5)
+    assert call_explained(lambda: 7, timeout=5) == 7
+
+    unknown = explain_error(KeyError("k"), "f()")
+    assert unknown.startswith("f(): ваш код поднял KeyError") and "из решения, а не из теста" in unknown

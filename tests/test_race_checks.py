@@ -7,6 +7,7 @@ import subprocess
 import sys
 import threading
 import time
+from functools import partial
 
 import pytest
 
@@ -315,3 +316,87 @@ def test_traced_threading_catches_locks_the_code_makes_itself() -> None:
         cond.notify_all()
     worker.join(3)
     assert got == [7, "дождался"]
+
+
+# ---------------------------------------------------------------- VirtualThreads (livelock)
+
+
+def _polite(first, second, sleep, pause) -> int:
+    """Вежливый поток: не взял вторую блокировку за 0,05 с — отпустил первую и ждёт pause()."""
+    for attempt in range(1, 21):
+        with first:
+            if second.acquire(timeout=0.05):
+                second.release()
+                return attempt
+        sleep(pause())
+    raise RuntimeError("20 попыток")
+
+
+def _pair(pauses):
+    from course.race_checks import VirtualThreads
+
+    clock = VirtualThreads()
+    a, b = clock.lock("A", think=0.01), clock.lock("B", think=0.01)
+    left, right = pauses
+    outcome = clock.run({"левый": lambda: _polite(a, b, clock.sleep, left),
+                         "правый": lambda: _polite(b, a, clock.sleep, right)})
+    return clock, outcome
+
+
+def test_virtual_threads_show_livelock_with_equal_pauses_every_time() -> None:
+    for _ in range(3):  # одинаково при каждом запуске: время виртуальное
+        clock, outcome = _pair((lambda: 0.05, lambda: 0.05))
+        assert all(isinstance(v, RuntimeError) for v in outcome.values()), outcome
+        assert clock.sleeps["левый"] == [0.05] * 20 and round(clock.now, 6) == 2.2
+        assert not clock.held_while_sleeping and not clock.stopped
+
+
+def test_virtual_threads_random_backoff_is_deterministic() -> None:
+    import random
+
+    results = []
+    for _ in range(2):
+        left, right = random.Random(1), random.Random(2)
+        clock, outcome = _pair((partial(left.uniform, 0, 0.1), partial(right.uniform, 0, 0.1)))
+        assert all(isinstance(v, int) for v in outcome.values()), outcome
+        results.append((outcome, clock.now, clock.sleeps))
+    assert results[0] == results[1]
+
+
+def test_virtual_threads_stop_on_deadlock_and_on_deadline() -> None:
+    from course.race_checks import VirtualStop, VirtualThreads
+
+    clock = VirtualThreads()
+    a, b = clock.lock("A", think=0.01), clock.lock("B", think=0.01)
+
+    def nested(x, y):
+        with x, y:
+            return "ok"
+
+    started = time.monotonic()
+    outcome = clock.run({"1": lambda: nested(a, b), "2": lambda: nested(b, a)}, timeout=5)
+    assert clock.deadlock and all(isinstance(v, VirtualStop) for v in outcome.values())
+    assert time.monotonic() - started < 2
+
+    clock = VirtualThreads(until=3)
+
+    def forever():
+        while True:
+            clock.sleep(1)
+
+    outcome = clock.run({"вечный": forever})
+    assert isinstance(outcome["вечный"], VirtualStop) and clock.now == 3 and not clock.deadlock
+
+
+def test_virtual_threads_record_locks_held_while_sleeping() -> None:
+    from course.race_checks import VirtualThreads
+
+    clock = VirtualThreads()
+    a = clock.lock("A")
+
+    def rude():
+        with a:
+            clock.sleep(0.1)
+
+    clock.run({"грубый": rude})
+    assert clock.held_while_sleeping == [("грубый", ["A"])] and not a.locked()

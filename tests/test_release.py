@@ -26,6 +26,8 @@ def test_notebooks_match_fresh_release() -> None:
 def copy_course(tmp_path: Path) -> CourseLayout:
     for name in ("solutions", "notebooks", "autograder"):
         shutil.copytree(ROOT / name, tmp_path / name, ignore=shutil.ignore_patterns("class"))
+    for name in ("pyproject.toml", "README.md"):  # адрес Binder и ссылка в README
+        shutil.copy2(ROOT / name, tmp_path / name)
     return CourseLayout(tmp_path)
 
 

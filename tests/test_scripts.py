@@ -127,3 +127,22 @@ def test_heartbeat_driver_tells_blocking_from_cooperative() -> None:
     fine = run_function(waits, [1, 2, 3], 0.02, True, patch=False, driver=driver, timeout=30)
     assert fine["value"] == [2, 4, 6] and fine["ticked_between"] == [True, True]
     assert fine["time_sleep_calls"] == 0 and fine["ticks"] > 3
+
+
+def patches_time_then_sleeps(items: list, pause: float) -> list:
+    from gevent import monkey
+
+    monkey.patch_time()
+    out = []
+    for index in range(len(items)):  # обычный список: len и индексы работают
+        time.sleep(pause)
+        out.append(items[index] * 2)
+    return out
+
+
+def test_heartbeat_driver_sees_its_spy_replaced_and_passes_a_real_list() -> None:
+    seen = run_function(patches_time_then_sleeps, [1, 2, 3], 0.01, patch=False,
+                        driver=heartbeat_driver("patches_time_then_sleeps"), timeout=30)
+    assert seen["error"] is None and seen["value"] == [2, 4, 6]
+    assert seen["sleep_replaced"] is True and "time" in seen["patched"]
+    assert seen["time_sleep_calls"] == 0  # шпиона заменили — он ничего не увидел, потому и флаг

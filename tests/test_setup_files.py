@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import os
 import re
 import subprocess
 import sys
@@ -64,8 +66,31 @@ def test_postbuild_fails_fast_and_hides_teacher_tools() -> None:
     post = (ROOT / "binder/postBuild").read_text()
     hide = (ROOT / "binder/hide-teacher-tools.sh").read_text()
     assert "set -e" in post and "hide-teacher-tools.sh" in post
-    for tool in ("formgrader", "create-assignment"):
-        assert f"@jupyter/nbgrader:{tool}" in hide
+    for plugin in ("formgrader", "create-assignment", "course-list", "assignment-list", "menu"):
+        assert f'"{plugin}"' in hide, f"панель nbgrader {plugin} не скрыта"
+    for extension in ("formgrader", "course_list", "assignment_list"):
+        assert f'"{extension}"' in hide, f"серверное расширение nbgrader {extension} не выключено"
+
+
+def test_hide_script_disables_exchange_panels(tmp_path) -> None:
+    """Скрипт пишет конфигурацию туда, где её читают jupyter server и JupyterLab (sys.prefix)."""
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
+    env = dict(os.environ, PATH=f"{venv / 'bin'}{os.pathsep}{os.environ['PATH']}")
+    subprocess.run(["bash", str(ROOT / "binder/hide-teacher-tools.sh")], check=True, env=env)
+    etc = venv / "etc" / "jupyter"
+    page = json.loads((etc / "labconfig" / "page_config.json").read_text())
+    assert page["disabledExtensions"]["@jupyter/nbgrader:assignment-list"] is True
+    server = json.loads(
+        (etc / "jupyter_server_config.d" / "nbgrader.server_extensions.course_list.json").read_text()
+    )
+    assert server["ServerApp"]["jpserver_extensions"] == {"nbgrader.server_extensions.course_list": False}
+
+
+def test_binder_build_context_skips_local_files() -> None:
+    ignored = (ROOT / "binder/.dockerignore").read_text().split()
+    for path in (".venv", "build", "autograder/class", ".ipynb_checkpoints"):
+        assert any(line.strip("/*") == path or line == f"**/{path}" for line in ignored), path
 
 
 def test_ci_runs_the_readme_test_command() -> None:

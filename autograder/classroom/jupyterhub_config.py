@@ -7,6 +7,8 @@
 #   CLASSROOM_TEACHERS="ivanova"  CLASSROOM_STUDENTS="petrov,sidorova,..."
 # Обмен nbgrader (куда преподаватель выпускает задания и откуда забирает работы):
 #   CLASSROOM_EXCHANGE=/srv/nbgrader/exchange   (папка должна быть доступна всем на запись)
+# Исходники курса с ответами (читает только группа преподавателей; студентам — не передаются):
+#   CLASSROOM_SOURCE=/srv/concurrency-course
 # Подробно — раздел «Класс на JupyterHub» в README.md.
 import os
 
@@ -26,6 +28,8 @@ def _names(variable: str, default: str) -> list[str]:
 TEACHERS = _names("CLASSROOM_TEACHERS", "teacher")
 STUDENTS = _names("CLASSROOM_STUDENTS", "")
 EXCHANGE = os.environ.get("CLASSROOM_EXCHANGE", "/srv/nbgrader/exchange")
+# Исходники курса с ответами (solutions/): их получает только окружение преподавателя.
+SOURCE = os.environ.get("CLASSROOM_SOURCE", "")
 
 # Роли nbgrader — это группы хаба: formgrade-<курс> — преподаватели, nbgrader-<курс> — студенты.
 # JupyterHubAuthPlugin (см. common/nbgrader_config.py) по ним решает, кому какой курс виден.
@@ -72,6 +76,8 @@ def _by_role(spawner) -> None:
         [os.path.join(USER_CONFIG_DIR, role), os.path.join(USER_CONFIG_DIR, "common")]
     )
     spawner.environment["CLASSROOM_EXCHANGE"] = EXCHANGE
+    if role == "teacher" and SOURCE:
+        spawner.environment["CLASSROOM_SOURCE"] = SOURCE
 
 
 c.Spawner.pre_spawn_hook = _by_role

@@ -33,11 +33,11 @@ import sys
 import threading
 import time
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from course.checks import ExerciseFailure, call_with_deadline
+from course.checks import ExerciseFailure, call_with_deadline, explain_error
 
 DEFAULT_THRESHOLD = 0.05  # секунды: дольше этого один шаг цикла — уже «блокировка»
 _COROUTINE_FLAGS = inspect.CO_COROUTINE | inspect.CO_ASYNC_GENERATOR | inspect.CO_ITERABLE_COROUTINE
@@ -285,7 +285,11 @@ async def _main(
     except TimeoutError:
         if not limit.expired():
             raise
-    raise ExerciseFailure(
+    raise ExerciseFailure(_never_ends(name, virtual_limit))
+
+
+def _never_ends(name: str, virtual_limit: float) -> str:
+    return (
         f"{name} не завершилась и за {virtual_limit:g} с виртуального времени: корутина ждёт "
         "то, что никогда не случится — взаимоблокировка (замок, который никто не отпустит), "
         "Event без set(), Future без результата, очередь без производителя или без task_done()."
@@ -344,6 +348,85 @@ def _interrupt(thread_id: int) -> None:
 def run_virtual(func: Callable[..., Any], *args: Any, timeout: float = 10.0, **kwargs: Any) -> AsyncRun:
     """`run_async(..., virtual=True)`: корутина в виртуальном времени, `elapsed` — точное."""
     return run_async(func, *args, timeout=timeout, virtual=True, **kwargs)
+
+
+def run_virtual_watched(
+    func: Callable[..., Any],
+    *args: Any,
+    what: str = "",
+    virtual_limit: float = 600.0,
+    timeout: float = 10.0,
+    hints: Mapping[str, str] | None = None,
+    **kwargs: Any,
+) -> AsyncRun:
+    """`run_virtual`, который следит за задачами, созданными по ходу, и объясняет ошибки.
+
+    Зачем: исполнитель, запущенный через `create_task` и упавший с исключением, умирает молча —
+    его ошибку никто не забрал. `queue.join()` ждёт его `task_done()` вечно, и снаружи это
+    неотличимо от взаимоблокировки. Здесь каждая задача прогона запоминается (фабрика задач
+    цикла); если корутина зависла или упала, а какая-то задача умерла с исключением, —
+    ExerciseFailure называет задачу, исключение и строку, где оно случилось. Исключение самой
+    корутины тоже приходит с объяснением по-русски, откуда оно.
+
+    hints — «подстрока текста исключения → подсказка»: например, для «'<' not supported» —
+    совет про номер в кортеже приоритетной очереди.
+    """
+    name = what or f"{getattr(func, '__name__', 'корутина')}()"
+    born: list[asyncio.Task[Any]] = []
+
+    async def watched() -> Any:
+        loop = asyncio.get_running_loop()
+        me = asyncio.current_task()
+
+        def factory(loop: asyncio.AbstractEventLoop, coro: Any, **options: Any) -> asyncio.Task[Any]:
+            task = asyncio.Task(coro, loop=loop, **options)
+            born.append(task)
+            return task
+
+        loop.set_task_factory(factory)
+        try:
+            async with asyncio.timeout(virtual_limit):
+                return await func(*args, **kwargs)
+        except TimeoutError as exc:
+            if me is not None and me.cancelling():
+                raise
+            died = _died(born)
+            if died:
+                raise ExerciseFailure(
+                    f"{name} не завершилась за {virtual_limit:g} с виртуального времени, а перед этим "
+                    f"{_describe_death(died[0], hints)} Исключение в задаче из create_task не выходит "
+                    "наружу, пока её не дождутся (await, gather), — задача просто исчезла, а те, кто "
+                    "ждал её работы (queue.join() ждёт task_done()), ждут вечно."
+                ) from exc
+            raise ExerciseFailure(_never_ends(name, virtual_limit)) from None
+        except ExerciseFailure:
+            raise
+        except Exception as exc:  # noqa: BLE001 — объясняем студенту, откуда ошибка
+            died = [task for task in _died(born) if task.exception() is not exc]
+            also = f" Кроме того, {_describe_death(died[0], hints)}" if died else ""
+            raise ExerciseFailure(f"{explain_error(exc, name)}{_hint(exc, hints)}{also}") from exc
+        finally:
+            loop.set_task_factory(None)
+
+    watched.__name__ = getattr(func, "__name__", "корутина")
+    return run_async(watched, timeout=timeout, virtual=True, virtual_limit=virtual_limit + 1, what=name)
+
+
+def _died(tasks: list[asyncio.Task[Any]]) -> list[asyncio.Task[Any]]:
+    """Задачи, завершившиеся исключением (их ошибка тем самым считается забранной)."""
+    return [task for task in tasks if task.done() and not task.cancelled() and task.exception() is not None]
+
+
+def _hint(exc: BaseException, hints: Mapping[str, str] | None) -> str:
+    text = f"{type(exc).__name__}: {exc}"
+    return "".join(f" {hint}" for key, hint in (hints or {}).items() if key in text)
+
+
+def _describe_death(task: asyncio.Task[Any], hints: Mapping[str, str] | None) -> str:
+    exc = task.exception()
+    assert exc is not None
+    where = getattr(task.get_coro(), "__qualname__", task.get_name())
+    return f"задача {where} упала — {explain_error(exc)}{_hint(exc, hints)}"
 
 
 def expect_virtual_time(

@@ -144,6 +144,22 @@ def read_calls(folder: str | Path) -> dict[str, list[float]]:
     return calls
 
 
+def retries_in_log(log: str) -> dict[str, list[float]]:
+    """Повторы, которые назначил Celery, по журналу воркера: ключ flaky_get → задержки (секунды).
+
+    Зачем: результат задачи не показывает, *как* она повторялась. Повтор через `self.retry`
+    (или `autoretry_for`) воркер записывает строкой «retry: Retry in 0.2s: ConnectionError(…
+    с ключом 'a!2')»; цикл с `time.sleep` внутри задачи таких строк не оставляет — Celery о нём
+    не знает. Ключ берётся из текста ошибки `flaky_get`.
+    """
+    import re
+
+    found: dict[str, list[float]] = {}
+    for delay, key in re.findall(r"Retry in ([0-9.]+)s: .*?с ключом '([^']*)'", log):
+        found.setdefault(key, []).append(float(delay))
+    return found
+
+
 # ------------------------------------------------------------------ воркер-процесс
 
 

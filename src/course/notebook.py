@@ -53,7 +53,14 @@ def describe_cores() -> str:
 
 
 def check_python() -> str:
-    """Проверить версию интерпретатора; вернуть строку для вывода."""
+    """Проверить версию интерпретатора; вернуть строку для вывода.
+
+    Это первая ячейка каждого ноутбука, поэтому здесь же включаем русские сообщения для
+    нерешённых упражнений (`course.checks.show_unsolved_in_russian`).
+    """
+    from course.checks import show_unsolved_in_russian
+
+    show_unsolved_in_russian()
     if sys.version_info < MIN_PYTHON:
         raise RuntimeError(
             f"Курс рассчитан на Python {MIN_PYTHON[0]}.{MIN_PYTHON[1]}+, а запущен "

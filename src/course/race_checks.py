@@ -25,6 +25,7 @@
 from __future__ import annotations
 
 import _thread
+import heapq
 import sys
 import threading
 import time
@@ -570,3 +571,316 @@ def run_watched(
     if deadlock:
         errors = {k: v for k, v in errors.items() if not isinstance(v, DeadlockError)}
     return WatchResult(not stuck and deadlock is None, deadlock, errors, stuck, time.perf_counter() - began)
+
+
+# ---------------------------------------------------------------- виртуальное время для потоков
+
+
+class VirtualStop(BaseException):
+    """Прогон в виртуальном времени остановлен (вышел срок): поток выходит из своего ожидания.
+
+    Наследник BaseException, чтобы `except Exception` в коде студента его не проглотил.
+    """
+
+
+class VirtualThreads:
+    """Потоки в виртуальном времени: в каждый момент работает ровно один, и порядок задан.
+
+    Зачем: активная блокировка (livelock) — это *совпадение по времени* (оба вежливо уступили
+    и оба снова столкнулись), и на настоящих часах она зависит от нагрузки машины. Здесь
+    потоки настоящие, но время общее и виртуальное: `sleep(d)` не спит, а ставит поток в
+    очередь на момент `now + d`; когда все ждут, часы прыгают к ближайшему моменту. Потоки,
+    назначенные на один момент, работают по очереди, в порядке постановки — поэтому
+    результат одинаков на любой машине и при любой загрузке (как `looptime` для asyncio).
+
+    Блокировки для такого прогона — `lock(name, think=…)`: `think` — виртуальная пауза сразу
+    после захвата («подумать, держа блокировку»), точка, в которой другой поток успевает
+    взять свою. Ожидание с тайм-аутом, который истёк ровно в момент освобождения, считается
+    неудачным: оба одинаково вежливых потока сдаются одновременно.
+    """
+
+    def __init__(self, until: float = 60.0) -> None:
+        self.until = until
+        self.now = 0.0
+        self.stopped = False
+        self.sleeps: dict[str, list[float]] = {}  # поток -> паузы, которые он просил у sleep
+        self.held_while_sleeping: list[tuple[str, list[str]]] = []  # (поток, какие блокировки держал)
+        self._locks: list[VirtualLock] = []
+        self._cond = threading.Condition(threading.Lock())
+        self._heap: list[tuple[float, int, int, int]] = []  # (когда, номер записи, поток, поколение)
+        self._alive = 0
+        self.deadlock = False
+        self._seq = 0
+        self._running: int | None = None
+        self._generation: dict[int, int] = {}
+        self._names: dict[int, str] = {}
+        self._local = threading.local()
+
+    # --- для кода, который запускается в прогоне
+    def sleep(self, seconds: float) -> None:
+        """Виртуальная пауза: поток ждёт, пока часы не дойдут до now + seconds."""
+        me = self._me()
+        name = self._names[me]
+        self.sleeps.setdefault(name, []).append(float(seconds))
+        held = [lock.name for lock in self._locks if lock.owner == me]
+        if held:
+            self.held_while_sleeping.append((name, held))
+        with self._cond:
+            self._schedule(me, self.now + max(0.0, float(seconds)))
+            self._switch(me)
+
+    def lock(self, name: str, think: float = 0.0) -> VirtualLock:
+        """Блокировка, которая живёт в этом виртуальном времени."""
+        lock = VirtualLock(self, name, think)
+        self._locks.append(lock)
+        return lock
+
+    # --- запуск
+    def run(self, targets: Mapping[str, Callable[[], Any]], timeout: float = 10.0) -> dict[str, Any]:
+        """Запустить функции потоками и дождаться; вернуть {имя: результат или исключение}.
+
+        Если виртуальные часы дошли до `until`, а потоки ещё работают, прогон останавливается
+        (`stopped = True`): ждущие потоки получают VirtualStop. `timeout` — предел реального
+        времени (на случай кода, который не отдаёт управление вовсе).
+        """
+        outcome: dict[str, Any] = {}
+        threads = []
+        for index, (name, func) in enumerate(targets.items()):
+            self._names[index] = name
+            self._generation[index] = 0
+            self._schedule(index, 0.0)
+            self._alive += 1
+            threads.append(threading.Thread(target=self._body, args=(index, func, outcome),
+                                            name=f"виртуальный:{name}", daemon=True))
+        for thread in threads:
+            thread.start()
+        with self._cond:
+            self._pass_token()
+        deadline = time.monotonic() + timeout
+        for thread in threads:
+            thread.join(max(0.0, deadline - time.monotonic()))
+        if any(thread.is_alive() for thread in threads):
+            with self._cond:
+                self.stopped = True
+                self._cond.notify_all()
+            for name in targets:
+                late = VirtualStop(f"не отдал управление за {timeout:g} с реального времени")
+                outcome.setdefault(name, late)
+        return outcome
+
+    # --- устройство
+    def _me(self) -> int:
+        me = getattr(self._local, "index", None)
+        if me is None:
+            raise RuntimeError("VirtualThreads.sleep вызвана не из потока прогона")
+        return me
+
+    def _body(self, index: int, func: Callable[[], Any], outcome: dict[str, Any]) -> None:
+        self._local.index = index
+        name = self._names[index]
+        try:
+            with self._cond:
+                self._wait_turn(index)
+            outcome[name] = func()
+        except BaseException as exc:  # noqa: BLE001 — отдаём вызывающему
+            outcome[name] = exc
+        finally:
+            with self._cond:
+                self._alive -= 1
+                if self._running == index:
+                    self._pass_token()
+
+    def _schedule(self, index: int, when: float) -> None:
+        self._generation[index] += 1
+        self._seq += 1
+        heapq.heappush(self._heap, (when, self._seq, index, self._generation[index]))
+
+    def _pass_token(self) -> None:
+        while self._heap:
+            when, _, index, generation = heapq.heappop(self._heap)
+            if generation != self._generation[index]:
+                continue  # устаревшая запись: поток уже разбудили раньше
+            if when > self.until:
+                self.stopped = True
+                break
+            self.now = max(self.now, when)
+            self._running = index
+            self._cond.notify_all()
+            return
+        if self._alive and not self.stopped:
+            self.deadlock = self.stopped = True  # все ждут блокировок без срока: будить некому
+        self._running = None
+        self._cond.notify_all()
+
+    def _wait_turn(self, me: int) -> None:
+        while self._running != me:
+            if self.stopped:
+                why = f"часы дошли до {self.until:g} с"
+                if self.deadlock:
+                    why = "все ждут блокировок, и будить некому"
+                raise VirtualStop(f"прогон в виртуальном времени остановлен: {why}")
+            self._cond.wait()
+
+    def _switch(self, me: int) -> None:
+        self._pass_token()
+        self._wait_turn(me)
+
+    def _block(self, me: int, deadline: float | None) -> None:
+        """Ждать, пока не разбудят (`_wake`) или не придёт deadline (None — без срока)."""
+        if deadline is not None:
+            self._schedule(me, deadline)
+        else:
+            self._generation[me] += 1  # старые записи недействительны, ждём только _wake
+        self._switch(me)
+
+    def _wake(self, index: int) -> None:
+        self._schedule(index, self.now)
+
+
+class VirtualLock:
+    """Блокировка в виртуальном времени `VirtualThreads` (как threading.Lock: acquire/release/with)."""
+
+    def __init__(self, clock: VirtualThreads, name: str, think: float = 0.0) -> None:
+        self.clock = clock
+        self.name = name
+        self.think = think
+        self.owner: int | None = None
+        self._waiters: list[int] = []
+
+    def __repr__(self) -> str:
+        return f"<VirtualLock «{self.name}» {'занята' if self.owner is not None else 'свободна'}>"
+
+    def locked(self) -> bool:
+        """Занята ли блокировка."""
+        return self.owner is not None
+
+    def acquire(self, blocking: bool = True, timeout: float = -1) -> bool:
+        """Как Lock.acquire, но ожидание и тайм-аут — в виртуальном времени."""
+        clock = self.clock
+        me = clock._me()
+        with clock._cond:
+            if self.owner is None:
+                return self._take(me)
+            if not blocking or timeout == 0:
+                return False
+            deadline = None if timeout is None or timeout < 0 else clock.now + timeout
+            while True:
+                self._waiters.append(me)
+                try:
+                    clock._block(me, deadline)
+                finally:
+                    if me in self._waiters:
+                        self._waiters.remove(me)
+                if deadline is not None and clock.now >= deadline:
+                    return False  # срок вышел ровно сейчас — даже если блокировку только что отпустили
+                if self.owner is None:
+                    return self._take(me)
+
+    def _take(self, me: int) -> bool:
+        self.owner = me
+        if self.think:
+            self.clock._schedule(me, self.clock.now + self.think)
+            self.clock._switch(me)
+        return True
+
+    def release(self) -> None:
+        """Отпустить; ждущие проснутся в этот же виртуальный момент, после текущего потока."""
+        clock = self.clock
+        with clock._cond:
+            if self.owner is None:
+                raise RuntimeError("release unlocked lock")
+            self.owner = None
+            for index in self._waiters:
+                clock._wake(index)
+
+    __enter__ = acquire
+
+    def __exit__(self, *exc: object) -> None:
+        self.release()
+
+
+@dataclass
+class Politeness:
+    """Итог `polite_rivals`: что вернул каждый поток, кто работал, паузы и виртуальное время."""
+
+    clock: VirtualThreads
+    outcome: dict[str, Any]
+    worked: list[str]
+    locks: list[VirtualLock]
+    max_attempts: int
+
+    def message(self, names: Sequence[str] | None = None) -> str:
+        """Что пошло не так, по-русски (пустая строка — все потоки сделали работу ровно раз)."""
+        names = list(names or self.outcome)
+        clock = self.clock
+        rude = [(who, held) for who, held in clock.held_while_sleeping if who in names]
+        if rude:
+            who, held = rude[0]
+            return (f"Поток «{who}» делал паузу, держа {', '.join(f'«{x}»' for x in held)}: пока он спит, "
+                    "соперник не может её взять. Отпустите first и только потом вызывайте sleep.")
+        if clock.deadlock:
+            return ("Потоки зависли: каждый держит свою блокировку и ждёт чужую без срока. Вторую блокировку "
+                    "берите с тайм-аутом: second.acquire(timeout=0.05).")
+        failed = {who: self.outcome.get(who) for who in names if not isinstance(self.outcome.get(who), int)}
+        if failed:
+            who, error = next(iter(failed.items()))
+            if isinstance(error, VirtualStop):
+                return (f"Поток «{who}» не закончил за {clock.until:g} с виртуального времени: после "
+                        f"max_attempts неудачных попыток должен быть RuntimeError, а не новые попытки.")
+            if isinstance(error, RuntimeError) and len(failed) == len(names) >= 2:
+                pauses = {n: [round(p, 4) for p in clock.sleeps.get(n, [])[:4]] for n in names}
+                same = len({tuple(p) for p in pauses.values()}) == 1
+                why = ("паузы у всех одинаковы" if same else "паузы слишком похожи") + f" ({pauses})"
+                return (f"Все потоки исчерпали {self.max_attempts} попыток, каждый раз сталкиваясь: активная "
+                        f"блокировка (livelock), {why}. Делайте паузу случайной, из переданного rng, "
+                        "и растущей с номером попытки.")
+            return f"Поток «{who}» завершился исключением {type(error).__name__}: {error}"
+        extra = [who for who in names if self.worked.count(who) != 1]
+        if extra:
+            return (f"work() вызвана не ровно один раз у {extra} (журнал работы: {self.worked}): "
+                    "вызывайте её один раз, держа обе блокировки.")
+        busy = [lock.name for lock in self.locks if lock.locked()]
+        if busy:
+            return f"После возврата остались занятыми {busy}: отпустите обе блокировки (with, try/finally)."
+        return ""
+
+
+def polite_rivals(
+    worker: Callable[..., int],
+    seeds: Sequence[int] = (1, 2),
+    *,
+    max_attempts: int = 30,
+    think: float = 0.01,
+    until: float = 60.0,
+    hog: float = 0.0,
+) -> Politeness:
+    """Потоки «вежливого» захвата двух блокировок по кругу, в виртуальном времени.
+
+    Поток i вызывает `worker(first, second, work, rng, sleep, max_attempts)` с блокировками
+    i и i+1 (по кругу, так что у двух потоков порядок встречный) и `random.Random(seeds[i])`.
+    `hog > 0` — ещё поток «жадный», который первым берёт вторую блокировку потока 0 и держит
+    её `hog` виртуальных секунд. Один и тот же `worker` и те же `seeds` дают один и тот же
+    итог при каждом запуске.
+    """
+    import random
+
+    clock = VirtualThreads(until=until)
+    count = max(2, len(seeds))
+    locks = [clock.lock(f"блокировка {chr(ord('A') + i)}", think=think) for i in range(count)]
+    worked: list[str] = []
+    names = ["левый", "правый"] if len(seeds) == 2 else [f"поток {i}" for i in range(len(seeds))]
+    targets: dict[str, Callable[[], Any]] = {}
+    if hog:
+        def hold() -> None:
+            with locks[1]:
+                clock.sleep(hog)
+
+        targets["жадный"] = hold
+    for i, (name, seed) in enumerate(zip(names, seeds, strict=True)):
+        first, second = locks[i], locks[(i + 1) % count]
+        rng = random.Random(seed)
+        work = partial(worked.append, name)
+        targets[name] = partial(worker, first, second, work, rng, clock.sleep, max_attempts)
+    outcome = clock.run(targets, timeout=10)
+    outcome.pop("жадный", None)
+    return Politeness(clock, outcome, worked, locks, max_attempts)

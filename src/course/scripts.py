@@ -190,13 +190,17 @@ def heartbeat_driver(func_name: str, period: float = 0.001) -> str:
     """Драйвер для `run_function`: проверить, что функция под gevent не останавливает хаб.
 
     Рядом с функцией работает гринлет-«пульс»: каждые `period` секунд пишет "tick" в журнал.
-    Первый аргумент функции (последовательность) оборачивается: каждый взятый элемент тоже
-    пишется в журнал. Если между соседними элементами нет ни одного "tick", значит, пока
+    Первый аргумент функции (список) передаётся как список, который отмечает в журнале первое
+    обращение к каждому элементу (перебором или по индексу: `len` и `blocks[i]` работают, как у
+    обычного списка). Если между соседними элементами нет ни одного "tick", значит, пока
     функция работала с элементом, хаб ни разу не получил управление — она его «заморозила».
-    Вызовы `time.sleep` считаются отдельно: без monkey-patching это блокирующий вызов.
+    Вызовы `time.sleep` считаются шпионом; после работы функции видно, не подменила ли она
+    этого шпиона (`time.sleep = …`, `monkey.patch_time()`): шпион живёт в скрипте, и функция
+    может его заменить — но не незаметно.
 
     Результат (через emit): value, error, ticked_between (список bool по парам соседних
-    элементов), ticks (всего), time_sleep_calls.
+    элементов), ticks (всего), time_sleep_calls, sleep_replaced (time.sleep к концу — уже не
+    шпион), patched (какие модули подменил monkey patching).
     """
     return f"""
 import time as _time
@@ -220,25 +224,44 @@ def _heartbeat():
         gevent.sleep({period!r})
 
 
-def _watched(items):
-    for index, item in enumerate(items):
-        _log.append(index)
-        yield item
+class _Watched(list):
+    # обычный список (len, индексы, срезы работают), который отмечает первое обращение к элементу
+
+    def _mark(self, index):
+        if index not in _taken:
+            _taken.add(index)
+            _log.append(index)
+
+    def __iter__(self):
+        for index in range(len(self)):
+            self._mark(index)
+            yield list.__getitem__(self, index)
+
+    def __getitem__(self, index):
+        if isinstance(index, int):
+            self._mark(index % len(self))
+        return list.__getitem__(self, index)
 
 
+_taken = set()
 _items, *_rest = ARGS
 _pulse = gevent.spawn(_heartbeat)
 gevent.sleep(0)
-_worker = gevent.spawn({func_name}, _watched(_items), *_rest)
+_worker = gevent.spawn({func_name}, _Watched(_items), *_rest)
 _worker.join()
 _pulse.kill()
 _positions = [i for i, entry in enumerate(_log) if entry != "tick"]
 _between = ["tick" in _log[a:b] for a, b in zip(_positions, _positions[1:])]
+from gevent import monkey as _monkey
+
 emit({{
     "value": _worker.value,
     "error": None if _worker.successful() else repr(_worker.exception),
     "ticked_between": _between,
     "ticks": _log.count("tick"),
     "time_sleep_calls": len(_blocking),
+    "sleep_replaced": _time.sleep is not _spy_sleep,
+    "patched": sorted(name for name in ("time", "socket", "select", "thread", "os", "ssl")
+                      if _monkey.is_module_patched(name)),
 }})
 """

@@ -40,6 +40,22 @@ class Stats:
     in_flight: int = 0
     peak_in_flight: int = 0
     paths: list[str] = field(default_factory=list)
+    events: list[tuple[str, str]] = field(default_factory=list)  # ("начат" | "закончен", путь) по порядку
+
+    def started_during(self, path: str) -> int:
+        """Сколько других запросов сервис *начал*, пока запрос `path` был в работе.
+
+        Зачем: отличить ограничение «не больше N сразу» (семафор: освободилось место — сразу
+        следующий запрос) от пачек по N с ожиданием всей пачки. Пик одновременных запросов у
+        них одинаков, а пока идёт один медленный запрос, пачки не начинают ничего нового.
+        """
+        inside, count = False, 0
+        for kind, where in self.events:
+            if where == path:
+                inside = kind == "начат"
+            elif inside and kind == "начат":
+                count += 1
+        return count
 
 
 def weather_for(city: str) -> dict[str, Any]:
@@ -110,10 +126,12 @@ class SlowAPI:
             self.stats.in_flight += 1
             self.stats.peak_in_flight = max(self.stats.peak_in_flight, self.stats.in_flight)
             self.stats.paths.append(path)
+            self.stats.events.append(("начат", path))
             return self._rng.random() < self.error_rate
 
-    def _end(self, failed: bool) -> None:
+    def _end(self, failed: bool, path: str = "") -> None:
         with self._lock:
+            self.stats.events.append(("закончен", path))
             self.stats.in_flight -= 1
             self.stats.errors += int(failed)
 
@@ -150,7 +168,7 @@ def _make_handler(api: SlowAPI) -> type[BaseHTTPRequestHandler]:
                 # Запрос перестаёт считаться «в работе» до отправки ответа: иначе клиент,
                 # получив ответ, успевает прислать следующий, пока этот ещё числится, и пик
                 # выходит на 1 больше настоящего.
-                api._end(status >= 400)
+                api._end(status >= 400, path)
             self._reply(status, body)
 
         def _reply(self, status: int, body: object) -> None:

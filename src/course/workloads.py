@@ -11,6 +11,11 @@ from __future__ import annotations
 import os
 import threading
 import time
+from collections.abc import Callable
+from typing import TypeVar
+
+T = TypeVar("T")
+R = TypeVar("R")
 
 
 def wait_io(seconds: float) -> float:
@@ -57,3 +62,13 @@ def whoami(tag: object = None) -> tuple[object, int, str]:
     """
     time.sleep(0.05)
     return tag, os.getpid(), threading.current_thread().name
+
+
+def call_with_pid(func: Callable[[T], R], item: T) -> tuple[int, R]:
+    """Вызвать `func(item)` и вернуть `(pid, результат)` — pid процесса, где вызов выполнялся.
+
+    Зачем: дочерний процесс работает со своей копией памяти, и записать «кто что посчитал» в
+    словарь родителя он не может. Узнать это можно, только вернув pid вместе с результатом.
+    Функция живёт в модуле, чтобы пул процессов нашёл её при любом способе запуска.
+    """
+    return os.getpid(), func(item)

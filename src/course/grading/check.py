@@ -8,13 +8,31 @@
 
 from __future__ import annotations
 
+import ast
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
 import nbformat
+from nbgrader.preprocessors import CheckCellMetadata, ClearOutput
+from traitlets.config import Config
+from traitlets.config.loader import PyFileConfigLoader
 
+from course.checks import NOT_SOLVED, unsolved_message
 from course.grading.executor import ABORTED, RobustExecute, StderrNotFatal
+from course.grading.release import CourseLayout, ReleaseError, find_root
+
+# Кнопка Validate (nbgrader Validator) — теми же шагами, что course check: исполнитель курса
+# (лимиты, пропуск демонстраций, перезапуск ядра) и stderr без ошибки не обнуляет тест.
+VALIDATE_PREPROCESSORS = [CheckCellMetadata, ClearOutput, RobustExecute, StderrNotFatal]
+
+EXERCISE_HEADING = re.compile(
+    r"^#{1,6}\s*(Упражнение\s+\d+)\s*(?:\([^)]*\))?\s*[:.—-]?\s*(.*?)\s*$", re.MULTILINE
+)
+# Ядро пишет в свой stderr (а он — наш терминал или ячейка студента) английское
+# «Kernel is running over TCP without encryption…» уровня WARNING: студенту это ни о чём.
+QUIET_KERNEL = ["--IPKernelApp.log_level=ERROR"]
 
 
 @dataclass(frozen=True)
@@ -23,10 +41,32 @@ class Verdict:
     points: float
     earned: float
     message: str
+    exercise: str = ""  # «Упражнение 2. скачать всё сразу» — из заголовка над упражнением
+    what: str = ""  # первая строка docstring теста: что он проверяет
+
+    @property
+    def title(self) -> str:
+        """Как назвать строку отчёта студенту: упражнение, а не grade_id."""
+        return self.exercise or self.what or "упражнение без заголовка"
 
 
-def check_notebook(path: Path, cell_timeout: int = 30) -> list[Verdict]:
-    """Выполнить копию ноутбука и вернуть вердикт по каждой оцениваемой ячейке."""
+def course_config(start: Path) -> Config:
+    """Настройки проверки курса (autograder/nbgrader_config.py): те же читают Validate в
+    JupyterLab (через nbgrader_config.py в корне) и `nbgrader autograde` — вердикты совпадают.
+    Вне курса — настройки по умолчанию.
+    """
+    try:
+        root = find_root(start)
+    except ReleaseError:
+        return Config()
+    return PyFileConfigLoader(str(CourseLayout(root).config_file)).load_config()
+
+
+def check_notebook(path: Path, cell_timeout: int | None = None) -> list[Verdict]:
+    """Выполнить копию ноутбука и вернуть вердикт по каждой оцениваемой ячейке.
+
+    cell_timeout — лимит на ячейку, с; None — как в настройках курса (как у Validate).
+    """
     try:
         nb = nbformat.read(path, as_version=4)
     except Exception as exc:  # noqa: BLE001 — любой сбой чтения объясняем одинаково
@@ -40,7 +80,12 @@ def check_notebook(path: Path, cell_timeout: int = 30) -> list[Verdict]:
     previous = os.environ.get("NBGRADER_EXECUTION")
     os.environ["NBGRADER_EXECUTION"] = "validate"
     try:
-        executor = RobustExecute(timeout=cell_timeout, notebook_timeout=max(300, cell_timeout * 10))
+        limits = {} if cell_timeout is None else {
+            "timeout": cell_timeout, "notebook_timeout": max(300, cell_timeout * 10)
+        }
+        executor = RobustExecute(
+            config=course_config(path.resolve().parent), extra_arguments=QUIET_KERNEL, **limits
+        )
         executor.preprocess(nb, {"metadata": {"path": str(path.parent.resolve())}})
     finally:
         if previous is None:
@@ -49,33 +94,60 @@ def check_notebook(path: Path, cell_timeout: int = 30) -> list[Verdict]:
             os.environ["NBGRADER_EXECUTION"] = previous
     verdicts = []
     stderr_filter = StderrNotFatal()
+    exercise = ""
     for index, cell in enumerate(nb.cells):
+        if cell.cell_type == "markdown":
+            headings = EXERCISE_HEADING.findall(cell.source)
+            if headings:
+                number, title = headings[-1]
+                exercise = f"{number}. {title}" if title else number
+            continue
         meta = cell.metadata.get("nbgrader", {})
         if not meta.get("grade"):
             continue
         stderr_filter.preprocess_cell(cell, {}, index)
         points = float(meta.get("points", 0))
         errors = [o for o in cell.outputs if o.output_type == "error"]
-        if errors:
-            verdicts.append(Verdict(meta["grade_id"], points, 0.0, describe(errors[-1])))
-        else:
-            verdicts.append(Verdict(meta["grade_id"], points, points, "пройдено"))
+        earned, message = (0.0, describe(errors[-1])) if errors else (points, "пройдено")
+        verdicts.append(
+            Verdict(meta["grade_id"], points, earned, message, exercise, test_summary(cell.source))
+        )
     return verdicts
 
 
+def test_summary(source: str) -> str:
+    """Первая строка docstring ячейки-теста (что она проверяет), без маркеров nbgrader."""
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return ""
+    doc = ast.get_docstring(tree) or ""
+    return doc.strip().splitlines()[0].rstrip(".") if doc.strip() else ""
+
+
 def describe(error) -> str:
+    """Сообщение об ошибке теста для студента: нерешённое упражнение — так и сказать."""
     if error.ename == ABORTED:
         return error.evalue
-    if error.ename == "NotImplementedError":
-        return "решение ещё не написано (NotImplementedError)"
+    if unsolved_message(error.ename, error.evalue) is not None:
+        return NOT_SOLVED
+    if error.ename in ("ExerciseFailure", "AssertionError") and error.evalue:
+        return error.evalue
     return f"{error.ename}: {error.evalue}".strip(": ")
 
 
 def report(verdicts: list[Verdict]) -> str:
+    """Отчёт: строка на упражнение (несколько тестов одного упражнения — с пояснением)."""
+    tests_per_exercise: dict[str, int] = {}
+    for v in verdicts:
+        tests_per_exercise[v.title] = tests_per_exercise.get(v.title, 0) + 1
     lines = []
     for v in verdicts:
         mark = "✔" if v.earned == v.points else "✘"
-        lines.append(f"{mark} {v.grade_id} — {v.earned:g}/{v.points:g}: {v.message}")
+        name = v.title
+        if tests_per_exercise[name] > 1 and v.what and v.what != name:
+            name += f" ({v.what})"
+        lines.append(f"{mark} {name} — {v.earned:g}/{v.points:g}: {v.message}")
     earned, total = sum(v.earned for v in verdicts), sum(v.points for v in verdicts)
     lines.append(f"Итого: {earned:g} из {total:g} (видимые тесты; при оценке добавятся скрытые).")
     return "\n".join(lines)

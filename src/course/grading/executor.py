@@ -18,6 +18,12 @@ SIGINT; `gevent.monkey.patch_all()` в ядре). `RobustExecute` заменяе
   ядра на каждую работу. Запасное ядро стартует в пустой папке и перед ноутбуком переходит
   в папку работы; у каждой работы ядро всё равно своё, свежее.
 
+С `sandbox = True` (так работает `course grade`) ядро запускается в песочнице (sandbox.py:
+bubblewrap — своя файловая система, процессы и сеть), а перед каждым тестом и после него
+проверка выполняет в ядре контрольную ячейку и зонд (integrity.py): подмена IPython или
+помощников `course.checks` обнуляет затронутые тесты и помечает работу «требует ручной
+проверки».
+
 `StderrNotFatal` переносит stderr проходящих ячеек в stdout (nbgrader ставит 0 за любую
 строку в stderr, даже за предупреждение), `LimitOutputBytes` режет вывод по байтам
 (стоковый LimitOutput считает строки, и одна строка в 10 МБ проходит).
@@ -41,6 +47,7 @@ from nbformat import NotebookNode
 from nbgrader.preprocessors import Execute, NbGraderPreprocessor
 from traitlets import Bool, Integer, Unicode
 
+from course.grading import integrity
 from course.grading.release import DEMO_TAG
 
 ABORTED = "ПроверкаПрервана"  # ename ошибки, которую пишет проверка (не код студента)
@@ -53,6 +60,23 @@ def aborted_output(reason: str) -> NotebookNode:
     return NotebookNode(
         output_type="error", ename=ABORTED, evalue=reason, traceback=[f"{ABORTED}: {reason}"]
     )
+
+
+def tampered_output(reason: str) -> NotebookNode:
+    """Ошибка, которой проверка обнуляет тест при подмене (nbgrader ставит 0 за ошибку)."""
+    text = f"{integrity.MANUAL}: {reason}"
+    return NotebookNode(output_type="error", ename=integrity.TAMPERED, evalue=text,
+                        traceback=[f"{integrity.TAMPERED}: {text}"])
+
+
+_FINGERPRINTS: dict = {}
+
+
+def _helper_fingerprints() -> dict:
+    """Отпечатки помощников из установленных файлов: считаются один раз на процесс."""
+    if not _FINGERPRINTS:
+        _FINGERPRINTS.update(integrity.helper_fingerprints())
+    return _FINGERPRINTS
 
 
 def demo_note() -> NotebookNode:
@@ -187,10 +211,22 @@ class RobustExecute(Execute):
     prestart_kernel = Bool(
         False, help="как только ядро готово, запускать ядро для следующего ноутбука (для course grade)"
     ).tag(config=True)
+    sandbox = Bool(
+        False, help="запускать ядро в песочнице (см. sandbox.py) и проверять его на подмену "
+        "(канарейки, зонд, статический поиск — см. integrity.py); включает course grade"
+    ).tag(config=True)
+    canary_timeout = Integer(20, help="предел одной контрольной ячейки, с").tag(config=True)
 
     def preprocess(self, nb: NotebookNode, resources: Any = None, km: Any = None):
         pristine = copy.deepcopy(nb.cells)
         skipped: dict[int, str] = {}
+        self._tampered: dict[int, str] = {}
+        if self.sandbox:
+            self._use_sandbox()
+            static = integrity.scan_notebook(nb)
+            if static:  # подмена видна в самом коде: баллов нет ни за один тест
+                for index in self._graded(nb.cells):
+                    self._tampered.setdefault(index, "; ".join(static))
         started = time.monotonic()
         not_started = ""
         for _ in range(self.max_restarts + 1):
@@ -212,7 +248,22 @@ class RobustExecute(Execute):
                     skipped[index] = reason
         for index, reason in skipped.items():
             nb.cells[index].outputs = [aborted_output(reason)]
+        for index, reason in self._tampered.items():
+            nb.cells[index].outputs = [*nb.cells[index].get("outputs", []), tampered_output(reason)]
         return nb, self.resources
+
+    def _use_sandbox(self) -> None:
+        from course.grading.sandbox import SandboxedKernelManager, available_level
+
+        if available_level() != "off":
+            self.kernel_manager_class = SandboxedKernelManager
+
+    @staticmethod
+    def _graded(cells: list) -> list[int]:
+        """Индексы тест-ячеек (оцениваемых и не являющихся решением)."""
+        metas = [(c.cell_type, c.metadata.get("nbgrader", {})) for c in cells]
+        return [i for i, (kind, m) in enumerate(metas)
+                if kind == "code" and m.get("grade") and not m.get("solution")]
 
     def _start_spare(self) -> None:
         """Запустить ядро для следующей работы: оно грузится, пока идёт эта."""
@@ -260,12 +311,20 @@ class RobustExecute(Execute):
                 self.wait_for_reply(self.kc.kernel_info())
                 if self.prestart_kernel:
                     self._start_spare()
-                if self._spare_cwd:
+                box = getattr(self.km, "sandbox", None)
+                if box is not None:  # файлы работы — в песочницу (ядро уже в её домашней папке)
+                    path = (resources or {}).get("metadata", {}).get("path")
+                    name = (resources or {}).get("unique_key", "notebook") + ".ipynb"
+                    box.populate(path, self.nb, name)
+                elif self._spare_cwd:
                     moved = self.kc.execute(
                         f"import os as _os; _os.chdir({self._spare_cwd!r}); del _os",
                         silent=True, store_history=False,
                     )
                     self.wait_for_reply(moved)
+                checking = box is not None
+                baseline = self._baseline() if checking else None
+                graded = set(self._graded(self.nb.cells))
                 ready = True
                 for index, cell in enumerate(self.nb.cells):
                     if cell.cell_type != "code" or index in skipped:
@@ -278,6 +337,11 @@ class RobustExecute(Execute):
                                     f"не выполнялась: весь ноутбук не уложился в {self.notebook_timeout} с"
                                 )
                         return None
+                    if checking and index in graded:
+                        problem = self._check_kernel(baseline)
+                        if problem:
+                            self._flag_from([], index, graded, problem)
+                            return None
                     demo = self._is_demo(cell)
                     if demo:
                         source, cell.source = cell.source, demo_imports(cell.source)
@@ -289,6 +353,15 @@ class RobustExecute(Execute):
                         cell.source, cell.outputs = source, [demo_note(), *cell.outputs]
                     if verdict:
                         return index, verdict
+                    if checking and index in graded:
+                        if self._reply_status == "error" and not any(
+                            o.get("output_type") == "error" for o in cell.outputs
+                        ):
+                            self._tampered[index] = "ячейка упала, но её traceback стёрт из вывода"
+                        problem = self._check_kernel(baseline)  # и после теста: подмена во время него
+                        if problem:
+                            self._flag_from([index], index + 1, graded, problem)
+                            return None
         except Exception as error:  # noqa: BLE001 — разбираем ниже
             if not ready:  # ядро не поднялось (занятый порт, перегрузка): работа тут ни при чём
                 return NOT_STARTED, f"{type(error).__name__}: {error}"[:300]
@@ -298,6 +371,74 @@ class RobustExecute(Execute):
                 )
             raise
         return None
+
+    async def _check_raise_for_error(self, cell, cell_index, exec_reply):  # noqa: ANN001
+        """Запомнить статус ответа ядра: он приходит отдельно от вывода, который можно стереть."""
+        self._reply_status = ((exec_reply or {}).get("content") or {}).get("status")
+        return await super()._check_raise_for_error(cell, cell_index, exec_reply)
+
+    def _flag_from(self, cells: list[int], index: int, graded: set[int], problem: str) -> None:
+        """Подмена замечена: `cells` и все тесты начиная с `index` — без баллов."""
+        for cell_index in [*cells, *sorted(i for i in graded if i >= index)]:
+            self._tampered.setdefault(cell_index, problem)
+
+    def _run_probe_cell(self, source: str, index: int) -> tuple[dict, list]:
+        """Выполнить свою контрольную ячейку в ядре (без истории, мимо ноутбука); вернуть
+        (ответ, вывод). Вывод собирается из IOPub по id запроса — как его увидел бы nbclient."""
+        from jupyter_core.utils import run_sync
+
+        saved_timeout, self.timeout = self.timeout, self.canary_timeout
+        try:
+            return run_sync(self._async_probe)(source)
+        except Exception as error:  # noqa: BLE001 — ядро не ответило на контрольную ячейку
+            return {"status": f"сбой: {type(error).__name__}"}, []
+        finally:
+            self.timeout = saved_timeout
+
+    async def _async_probe(self, source: str) -> tuple[dict, list]:
+        from nbclient.util import ensure_async
+
+        msg_id = await ensure_async(self.kc.execute(source, store_history=False, allow_stdin=False))
+        deadline = time.monotonic() + self.canary_timeout
+        reply = await self.async_wait_for_reply(msg_id)
+        outputs: list[dict] = []
+        while time.monotonic() < deadline:
+            msg = await ensure_async(self.kc.get_iopub_msg(timeout=max(0.1, deadline - time.monotonic())))
+            if msg["parent_header"].get("msg_id") != msg_id:
+                continue
+            kind, content = msg["msg_type"], msg["content"]
+            if kind == "stream":
+                outputs.append({"output_type": "stream", "name": content["name"], "text": content["text"]})
+            elif kind == "error":
+                outputs.append({"output_type": "error", **{k: content[k] for k in ("ename", "evalue")}})
+            elif kind == "clear_output":
+                outputs = []
+            elif kind == "status" and content["execution_state"] == "idle":
+                break
+        return {"status": ((reply or {}).get("content") or {}).get("status")}, outputs
+
+    def _baseline(self) -> dict | None:
+        """Состояние ядра до кода студента: эталон для зонда (None — не снялся)."""
+        canary = integrity.Canary()
+        state, _ = canary.judge(*self._run_probe_cell(canary.source(), 0))
+        return state
+
+    def _check_kernel(self, baseline: dict | None) -> str | None:
+        """Канарейка и зонд; вернуть причину подмены или None, если всё как должно быть.
+
+        Проверка идёт перед каждым тестом (подмена в коде студента) и после него (подмена,
+        сработавшая во время теста): так под подозрение попадает только сам тест.
+        """
+        began = time.perf_counter()
+        try:
+            canary = integrity.Canary()
+            state, problem = canary.judge(*self._run_probe_cell(canary.source(), 0))
+            if problem or state is None:
+                return problem
+            problems = integrity.compare(baseline or state, state, _helper_fingerprints())
+            return "; ".join(problems) or None
+        finally:
+            self.check_seconds = getattr(self, "check_seconds", 0.0) + time.perf_counter() - began
 
     def _is_demo(self, cell: NotebookNode) -> bool:
         """Демонстрация лекции: помечена тегом и не несёт ни решения, ни баллов.
@@ -312,6 +453,7 @@ class RobustExecute(Execute):
 
     def _run_cell(self, cell, resources, index, limit: float) -> str | None:
         self._last_index = index
+        self._reply_status = None
         pid = self.km.provisioner.process.pid
         dog = _Watchdog(pid, time.monotonic() + limit + 5, self.memory_limit_mb, self.max_processes)
         saved_timeout, self.timeout = self.timeout, int(max(1, limit))

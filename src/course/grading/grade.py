@@ -11,6 +11,8 @@
   следующими; прерванный до отзыва запуск допишет его в следующий раз;
 - после каждой работы убиваются все процессы, которые работник и ядро успели породить
   (кроме запасного ядра); зависший или умерший работник убивается целиком и заменяется;
+- ядро работы — в песочнице (sandbox.py) и под проверкой на подмену (integrity.py): уровень
+  изоляции и пометка «требует ручной проверки» попадают в итог, CSV и базу оценок;
 - битый JSON, пропавший или переименованный ноутбук — 0 и причина, без запуска ядра;
 - изменённые или удалённые закрытые ячейки восстанавливаются из исходника, и это
   записывается в причины; сданные файлы не меняются (проверяется хешем до и после);
@@ -36,8 +38,12 @@ from typing import Any
 
 import psutil
 
+from course.grading.course_dir import ClassFolder, check_ready, open_class
 from course.grading.executor import ABORTED, kill_process_tree
+from course.grading.gradebook import read_autogrades, store_autogrades, submission_scores
+from course.grading.integrity import collect_flags, seal_summary
 from course.grading.release import CourseLayout
+from course.grading.sandbox import isolation_note
 from course.notebook import available_cores
 
 
@@ -51,6 +57,9 @@ class StudentResult:
     reasons: list[str] = field(default_factory=list)
     status: str = "graded"  # graded | zero | failed
     digest: str = ""
+    pending: list[str] = field(default_factory=list)  # ячейки, которые ждут ручной оценки
+    flagged: dict[str, str] = field(default_factory=dict)  # grade_id → почему нужна ручная проверка
+    isolation: str = ""  # уровень песочницы (sandbox.LEVELS)
 
     @property
     def total(self) -> float:
@@ -60,43 +69,25 @@ class StudentResult:
 # ---------------------------------------------------------------- конфигурация
 
 
-def load_config(layout: CourseLayout, course_dir: Path | None, cell_timeout: int | None):
-    from traitlets.config import Config
-    from traitlets.config.loader import PyFileConfigLoader
-
-    config = PyFileConfigLoader(str(layout.config_file)).load_config()
-    over = Config()
-    if course_dir is not None:
-        course_dir = course_dir.resolve()
-        over.CourseDirectory.root = str(course_dir)
-        over.CourseDirectory.submitted_directory = "submitted"
-        over.CourseDirectory.autograded_directory = "autograded"
-        over.CourseDirectory.feedback_directory = "feedback"
-        over.CourseDirectory.db_url = f"sqlite:///{course_dir / 'gradebook.db'}"
-    over.CourseDirectory.source_directory = str(layout.solutions)
-    if cell_timeout:
-        over.Execute.timeout = cell_timeout
-    over.NbGraderAPI.log_level = "ERROR"
-    config.merge(over)
-    return config
+def open_course(course: CourseLayout | ClassFolder, course_dir: Path | None = None,
+                cell_timeout: int | None = None) -> ClassFolder:
+    """Папка курса для оценки: готовая (`ClassFolder`) или курс этого репозитория (`CourseLayout`)."""
+    if isinstance(course, ClassFolder):
+        return course
+    return open_class(cwd=course.root, config_file=course.config_file, course_dir=course_dir,
+                      cell_timeout=cell_timeout)
 
 
-def course_paths(config) -> tuple[Path, Path, Path, Path]:
-    cd = config.CourseDirectory
-    root = Path(cd.root)
-    db = Path(cd.db_url.removeprefix("sqlite:///"))
-    return root, root / cd.submitted_directory, root / cd.feedback_directory, db
-
-
-def ensure_assignment(config, assignment: str) -> list[str]:
-    """Задание есть в базе оценок (иначе создать); вернуть имена его ноутбуков."""
+def ensure_assignment(folder: ClassFolder, assignment: str) -> list[str]:
+    """Задание есть в базе оценок (иначе занести из исходников, не трогая release/); вернуть
+    имена его ноутбуков. Стоковый `generate_assignment` при существующем release/ задание
+    пропускает — поэтому собираем во временную папку выпуска."""
     from nbgrader.api import Gradebook, MissingEntry
     from nbgrader.apps import NbGraderAPI
     from traitlets.config import Config
 
-    _, _, _, db = course_paths(config)
-    db.parent.mkdir(parents=True, exist_ok=True)
-    with Gradebook(f"sqlite:///{db}") as gb:
+    folder.db.parent.mkdir(parents=True, exist_ok=True)
+    with Gradebook(folder.db_url) as gb:
         try:
             return sorted(nb.name for nb in gb.find_assignment(assignment).notebooks)
         except MissingEntry:
@@ -104,12 +95,12 @@ def ensure_assignment(config, assignment: str) -> list[str]:
     with tempfile.TemporaryDirectory() as tmp:
         over = Config()
         over.CourseDirectory.release_directory = tmp
-        cfg = Config(config)
+        cfg = Config(folder.config)
         cfg.merge(over)
         result = NbGraderAPI(config=cfg).generate_assignment(assignment)
         if not result["success"]:
             raise RuntimeError(f"не удалось занести задание {assignment} в базу: {result.get('error')}")
-    with Gradebook(f"sqlite:///{db}") as gb:
+    with Gradebook(folder.db_url) as gb:
         return sorted(nb.name for nb in gb.find_assignment(assignment).notebooks)
 
 
@@ -207,6 +198,8 @@ def grade_submission(request: dict) -> dict:
                 outcome["max"][grade.name] = grade.max_score
                 if grade.needs_manual_grade:
                     outcome["needs_manual"].append(grade.name)
+    if not outcome.get("error"):
+        outcome["autogrades"] = read_autogrades(f"sqlite:///{private_db}", assignment, student)
     graded = Path(config["CourseDirectory"]["root"]) / config["CourseDirectory"][
         "autograded_directory"
     ] / student / assignment
@@ -217,15 +210,22 @@ def grade_submission(request: dict) -> dict:
             for out in cell.get("outputs", []):
                 if out.get("ename") == ABORTED:
                     outcome["reasons"].append(f"{grade_id}: {out.get('evalue')}")
+        collect_flags(nb, outcome)
     return outcome
 
 
-def write_feedback(config, assignment: str, student: str) -> str | None:
-    """Отзыв студенту (HTML без скрытых тестов) по общей базе; вернуть причину, если не вышло."""
+def write_feedback(config, assignment: str, student: str, reasons: list[str] | None = None) -> str | None:
+    """Отзыв студенту (стоковый generate_feedback по общей базе: баллы, комментарии, выводы)
+    и наши причины в нём; вернуть причину, если не вышло."""
     from nbgrader.apps import NbGraderAPI
+
+    from course.grading.feedback import add_reasons
 
     try:
         done = NbGraderAPI(config=config).generate_feedback(assignment, student)
+        if done["success"]:
+            cd = config["CourseDirectory"]
+            add_reasons(Path(cd["root"]) / cd["feedback_directory"] / student / assignment, reasons or [])
     except Exception as exc:  # noqa: BLE001 — отзыв одного студента не должен остановить класс
         return f"отзыв не сформирован: {type(exc).__name__}: {exc}"[:300]
     if done["success"]:
@@ -269,6 +269,7 @@ def serve(conn: Any, log_path: str) -> None:
             except Exception:  # noqa: BLE001 — сбой проверки одной работы, а не всего класса
                 outcome = {"failed": "сбой проверки: " + traceback.format_exc().strip()[-500:]}
             outcome["spare_pid"] = spare_kernel_pid()
+            outcome["isolation"] = isolation_note(request["config"])
             conn.send(outcome)
     finally:
         shutdown_spare_kernel()
@@ -383,24 +384,24 @@ def _kill_remembered(seen: dict[int, float]) -> None:
 # ---------------------------------------------------------------- главный процесс
 
 
-def record(db: Path, assignment: str, result: StudentResult) -> None:
-    """Записать итог студента в общую базу одной транзакцией (пишет только этот процесс)."""
-    from nbgrader.api import Gradebook
+def record(db: Path, assignment: str, result: StudentResult, autogrades: dict | None = None) -> None:
+    """Записать итог студента в общую базу одной транзакцией (пишет только этот процесс) —
+    так же, как записал бы стоковый autograde (см. gradebook.py), — и перечитать баллы
+    оттуда: в отчёте и CSV те же числа, что в formgrader и `nbgrader export`."""
+    url = f"sqlite:///{db}"
+    store_autogrades(url, assignment, result.student, autogrades if result.status == "graded" else None,
+                     flagged=result.flagged)
+    record_scores(db, assignment, result)
 
-    with Gradebook(f"sqlite:///{db}") as gb:
-        gb.update_or_create_student(result.student)
-        submission = gb.update_or_create_submission(assignment, result.student)
-        for nb in submission.notebooks:
-            for grade in nb.grades:
-                grade.auto_score = result.scores.get(grade.name, 0.0)
-                grade.needs_manual_grade = False
-                result.max_scores.setdefault(grade.name, grade.max_score)
-                result.scores.setdefault(grade.name, 0.0)
-        gb.db.commit()
+
+def record_scores(db: Path, assignment: str, result: StudentResult) -> None:
+    """Баллы итога — из базы (с ручными оценками преподавателя, если они есть)."""
+    got = submission_scores(f"sqlite:///{db}", assignment, result.student)
+    result.scores, result.max_scores, result.pending = got["scores"], got["max"], got["pending"]
 
 
 def grade_class(
-    layout: CourseLayout,
+    course: CourseLayout | ClassFolder,
     assignment: str,
     jobs: int | None = None,
     course_dir: Path | None = None,
@@ -408,19 +409,24 @@ def grade_class(
     force: bool = False,
     progress: bool = True,
 ) -> list[StudentResult]:
-    """Оценить всех студентов из submitted/; вернуть итоги (и записать CSV и базу)."""
+    """Оценить всех студентов из submitted/; вернуть итоги (и записать CSV и базу).
+
+    `course` — папка курса nbgrader (`course_dir.open_class`) или курс этого репозитория.
+    Пока не проверено, что задание известно и работы есть, ничего не создаётся.
+    """
     from tqdm import tqdm
     from traitlets.config import Config
 
     from course.grading.release import ensure_tools_on_path
 
     ensure_tools_on_path()
-    config = load_config(layout, course_dir, cell_timeout)
-    root, submitted, feedback, db = course_paths(config)
-    if not submitted.is_dir():
-        raise FileNotFoundError(f"нет папки с работами {submitted}")
+    class_dir = open_course(course, course_dir, cell_timeout)
+    check_ready(class_dir, assignment)
+    config = class_dir.config
+    submitted, feedback, db = class_dir.submitted, class_dir.feedback, class_dir.db
+    root = db.parent  # ведомость и состояние — рядом с базой оценок (у курса репозитория — autograder/class/)
     students = sorted(p.name for p in submitted.iterdir() if p.is_dir())
-    notebooks = ensure_assignment(config, assignment)
+    notebooks = ensure_assignment(class_dir, assignment)
     state_file = root / f".course-grade-state-{assignment}.json"
     state = json.loads(state_file.read_text(encoding="utf-8")) if state_file.exists() else {}
     results: dict[str, StudentResult] = {}
@@ -437,7 +443,7 @@ def grade_class(
                 late_feedback.append(student)  # прервали до отзыва (Ctrl-C): дописать
             continue
         todo.append((student, stamp))
-    released = load_released(layout.notebooks / assignment, notebooks)
+    released = load_released(class_dir.release / assignment, notebooks)
     wall_limit = float(config.RobustExecute.get("notebook_timeout", 300)) * len(notebooks) + 120
     with tempfile.TemporaryDirectory(prefix="course-grade-") as tmp:
         template = Path(tmp) / "template.db"
@@ -445,7 +451,8 @@ def grade_class(
         jobs = max(1, min(jobs or available_cores(), len(todo) or 1))
         worker_config = Config(config)
         worker_config.merge(
-            Config({"RobustExecute": {"prestart_kernel": True, "shutdown_kernel": "immediate"}})
+            Config({"RobustExecute": {"prestart_kernel": True, "shutdown_kernel": "immediate",
+                                      "sandbox": True}})
         )
         plain_config = _plain(worker_config)
         idle: queue.Queue[Worker] = queue.Queue()
@@ -483,20 +490,23 @@ def grade_class(
         # Отзывы пишет главный процесс (по общей базе), пока работники оценивают следующих:
         # HTML отзыва — почти секунда процессора, и работник её не ждёт.
         writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="course-feedback")
-        letters = {writer.submit(write_feedback, config, assignment, s): s for s in late_feedback}
+        letters = {writer.submit(write_feedback, config, assignment, s, results[s].reasons): s
+                   for s in late_feedback}
         futures = {pool.submit(grade_one, s): (s, d) for s, d in todo}
         try:
             for future in as_completed(futures):
                 student, stamp = futures[future]
-                result = to_result(student, stamp, future.result())
+                outcome = future.result()
+                result = to_result(student, stamp, outcome)
                 if digest(submitted / student / assignment) != stamp:
                     result.reasons.append("ВНИМАНИЕ: сданные файлы изменились во время проверки")
-                record(db, assignment, result)
+                record(db, assignment, result, outcome.get("autogrades"))
                 results[student] = result
                 state[student] = asdict(result)
                 _write_state(state_file, state)
                 if result.status == "graded":
-                    letters[writer.submit(write_feedback, config, assignment, student)] = student
+                    letters[writer.submit(write_feedback, config, assignment, student,
+                                          list(result.reasons))] = student
                 bar.update()
             for letter in as_completed(letters):
                 problem = letter.result()
@@ -516,8 +526,10 @@ def grade_class(
             _write_state(state_file, state)
             while not idle.empty():
                 idle.get().close(kill=stop.is_set())
+    for result in results.values():  # ручные оценки из formgrader — и в отчёт, и в состояние
+        record_scores(db, assignment, result)
     ordered = [results[s] for s in students]
-    write_csv(root / f"grades-{assignment}.csv", assignment, ordered)
+    write_csv(root / f"grades-{assignment}.csv", assignment, ordered, db)
     return ordered
 
 
@@ -567,20 +579,46 @@ def to_result(student: str, stamp: str, outcome: dict) -> StudentResult:
     return StudentResult(
         student, scores=outcome["scores"], max_scores=outcome["max"], reasons=reasons, digest=stamp,
         status="graded" if not outcome.get("error") else "failed",
+        flagged=outcome.get("flagged", {}), isolation=outcome.get("isolation", ""),
     )
 
 
-def write_csv(path: Path, assignment: str, results: list[StudentResult]) -> None:
-    grade_ids = sorted({g for r in results for g in r.max_scores})
+CSV_COLUMNS = ("student", "email", "assignment")  # затем баллы по grade_id
+CSV_TAIL = ("total", "max", "needs_manual_grade", "reasons", "manual_review", "isolation")
+
+
+def write_csv(path: Path, assignment: str, results: list[StudentResult], db: Path) -> None:
+    """Ведомость класса из базы оценок: те же числа, что в formgrader и `nbgrader export`.
+
+    Столбцы: student (имя в nbgrader — его сопоставляют с логином в LMS), email (если
+    занесён в базу), assignment, балл каждой оцениваемой ячейки по grade_id (ручной, если
+    поставлен), total (= score в `nbgrader export`: сумма минус штраф за опоздание), max,
+    needs_manual_grade (сколько ячеек ждут ручной оценки в formgrader) и reasons.
+    """
+    rows = {r.student: submission_scores(f"sqlite:///{db}", assignment, r.student) for r in results}
+    grade_ids = sorted({g for got in rows.values() for g in got["max"]})
     with path.open("w", newline="", encoding="utf-8") as fh:
         writer = csv.writer(fh)
-        writer.writerow(["student", "assignment", *grade_ids, "total", "max", "reasons"])
+        writer.writerow([*CSV_COLUMNS, *grade_ids, *CSV_TAIL])
         for r in results:
-            best = sum(r.max_scores.get(g, 0) for g in grade_ids)
+            got = rows[r.student]
             writer.writerow(
-                [r.student, assignment, *(r.scores.get(g, 0) for g in grade_ids), r.total, best,
-                 "; ".join(r.reasons)]
+                [r.student, got.get("email", ""), assignment,
+                 *(_number(got["scores"].get(g, 0.0)) for g in grade_ids),
+                 _number(got["total"]), _number(got["max_total"] or sum(got["max"].values())),
+                 len(got["pending"]), "; ".join(r.reasons), "да" if r.flagged else "", r.isolation]
             )
+    if results and all(r.student.isdigit() for r in results):  # номера участников из выгрузки LMS
+        from course.grading.lms import write_moodle_sheet
+
+        sheet = [(r.student, rows[r.student]["total"], rows[r.student]["max_total"], "; ".join(r.reasons))
+                 for r in results]
+        write_moodle_sheet(path.with_name(f"{path.stem}-moodle.csv"), sheet)
+
+
+def _number(value: float) -> str:
+    """8.0 → «8», 2.5 → «2.5»: LMS при импорте понимают оба, а людям так проще читать."""
+    return f"{value:g}"
 
 
 def summary(results: list[StudentResult]) -> str:
@@ -590,6 +628,12 @@ def summary(results: list[StudentResult]) -> str:
     lines = [f"{'студент':20} {'баллы':>8}  причины"]
     for r in results:
         best = sum(r.max_scores.values())
-        lines.append(f"{r.student:20} {r.total:>4g}/{best:<3g}  {'; '.join(r.reasons)}")
+        manual = [f"ждут ручной оценки: {', '.join(r.pending)}"] if r.pending else []
+        lines.append(f"{r.student:20} {r.total:>4g}/{best:<3g}  {'; '.join([*r.reasons, *manual])}")
     lines.append(f"оценено: {graded}; ноль с причиной: {zero}; не удалось оценить: {failed}")
+    waiting = sum(bool(r.pending) for r in results)
+    if waiting:
+        lines.append(f"работ с ячейками для ручной оценки: {waiting} — оцените их в formgrader "
+                     "и запустите course grade ещё раз (ручные баллы сохранятся), чтобы обновить CSV")
+    lines.extend(seal_summary(results))
     return "\n".join(lines)

@@ -14,10 +14,13 @@ import ast
 import filecmp
 import json
 import os
+import re
 import shutil
 import symtable
 import sys
 import tempfile
+import tomllib
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -27,6 +30,27 @@ INDEX = "index.ipynb"
 BEGIN_SOLUTION, END_SOLUTION = "### BEGIN SOLUTION", "### END SOLUTION"
 BEGIN_HIDDEN, END_HIDDEN = "### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS"
 DEMO_TAG = "demo"  # ячейка-демонстрация: при проверке от неё выполняются только import
+# Ячейка, которая падает, пока упражнение не решено: JupyterLab (Run All) и nbclient идут дальше,
+# nbgrader по-прежнему ставит 0 упавшему тесту.
+RAISES_TAG = "raises-exception"
+SELF_CHECK = "**Проверьте себя"  # так начинается markdown перед ячейками самопроверки
+# Что JupyterLab сам пишет в метаданные при сохранении: пусть это уже лежит в git, и первое
+# сохранение у студента не даёт правок (кроме версии Python, если она у него другая).
+LANGUAGE_INFO = {
+    "codemirror_mode": {"name": "ipython", "version": 3},
+    "file_extension": ".py",
+    "mimetype": "text/x-python",
+    "name": "python",
+    "nbconvert_exporter": "python",
+    "pygments_lexer": "ipython3",
+    "version": "3.11",
+}
+BINDER_URL = re.compile(r"https://mybinder\.org/v2/gh/[^/\s)]+/[^/\s)]+/[^?\s)]+")
+BINDER_BADGE = re.compile(r"\[!\[Binder\]\(https://mybinder\.org/badge_logo\.svg\)\]")
+BINDER_TEXT = "[Открыть в Binder ▶]"  # текст, а не картинка: без сети значок был бы битым
+
+
+GradebookHook = Callable[[Path], None]  # получает временную базу оценок сборки
 
 
 class ReleaseError(Exception):
@@ -48,6 +72,19 @@ class CourseLayout:
     @property
     def config_file(self) -> Path:
         return self.root / "autograder" / "nbgrader_config.py"
+
+    @property
+    def readme(self) -> Path:
+        return self.root / "README.md"
+
+    def binder_url(self) -> str:
+        """Адрес Binder для ссылок курса: репозиторий задан в одном месте — pyproject.toml,
+        `[tool.course] binder-repository` (`владелец/репозиторий` на GitHub) и `binder-ref`.
+        """
+        settings = tomllib.loads((self.root / "pyproject.toml").read_text(encoding="utf-8"))
+        course = settings.get("tool", {}).get("course", {})
+        repository = course.get("binder-repository", "concurrency-course/concurrency-course")
+        return f"https://mybinder.org/v2/gh/{repository}/{course.get('binder-ref', 'HEAD')}"
 
     def assignments(self) -> list[str]:
         """Папки заданий в solutions/ (01-basics, 02-threads, …), по порядку."""
@@ -129,7 +166,59 @@ def lint_notebook(path: Path, nb: nbformat.NotebookNode) -> list[str]:
             problems.append(f"{where}: маркеры решения вне ячейки-решения")
         if meta.get("grade") and not meta.get("solution") and cell.cell_type == "code":
             problems += check_test_cell(where, source)
-    return problems + check_demo_cells(path, nb)
+    return problems + check_demo_cells(path, nb) + check_lecture_independent(path, nb)
+
+
+def answer_dependent_cells(nb: nbformat.NotebookNode) -> dict[int, set[str]]:
+    """Ячейки кода (не решения), которые читают ответ студента, прямо или через переменные
+    других таких ячеек: {номер ячейки: имена ответов}. Пока упражнение не решено, они падают.
+    """
+    tainted: set[str] = set()  # имена, которые задаёт решение или ячейка, зависящая от него
+    found: dict[int, set[str]] = {}
+    for index, cell in enumerate(nb.cells):
+        if cell.cell_type != "code":
+            continue
+        try:
+            loaded, stored = _global_names(cell.source)
+        except SyntaxError:
+            continue
+        if cell.get("metadata", {}).get("nbgrader", {}).get("solution"):
+            tainted |= stored
+            continue
+        uses = (loaded - stored) & tainted  # `log = []` перед `log.append` — своя переменная
+        if uses:
+            found[index] = uses
+            tainted |= stored
+        else:
+            tainted -= stored
+    return found
+
+
+def self_check_cells(nb: nbformat.NotebookNode) -> set[int]:
+    """Ячейки кода сразу после markdown «**Проверьте себя.** …» (до следующего markdown/теста)."""
+    cells, inside = set(), False
+    for index, cell in enumerate(nb.cells):
+        if cell.cell_type != "code":
+            inside = cell.source.lstrip().startswith(SELF_CHECK)
+        elif cell.get("metadata", {}).get("nbgrader", {}).get("grade"):
+            inside = False
+        elif inside:
+            cells.add(index)
+    return cells
+
+
+def check_lecture_independent(path: Path, nb: nbformat.NotebookNode) -> list[str]:
+    """Ячейка лекции не должна зависеть от ответа студента: пока упражнение не решено, она
+    упала бы, и студент не увидел бы лекцию. Ответ трогают только самопроверка и тесты.
+    """
+    self_checks = self_check_cells(nb)
+    return [
+        f"{path}: {cell_name(index, nb.cells[index])}: ячейка лекции берёт ответ студента "
+        f"({', '.join(sorted(names))}); пока упражнение не решено, она упадёт — возьмите код "
+        "лекции или перенесите ячейку в самопроверку (после «**Проверьте себя.**»)"
+        for index, names in answer_dependent_cells(nb).items()
+        if index not in self_checks and not nb.cells[index].metadata.get("nbgrader", {}).get("grade")
+    ]
 
 
 def check_demo_cells(path: Path, nb: nbformat.NotebookNode) -> list[str]:
@@ -264,8 +353,12 @@ def source_notebooks(layout: CourseLayout) -> list[Path]:
 # ---------------------------------------------------------------- сборка
 
 
-def build_release(layout: CourseLayout, out: Path) -> None:
-    """Собрать полный каталог выпуска в `out` (он не должен существовать)."""
+def build_release(layout: CourseLayout, out: Path, on_gradebook: GradebookHook | None = None) -> None:
+    """Собрать полный каталог выпуска в `out` (он не должен существовать).
+
+    `on_gradebook` получает временную базу оценок сборки (пока она есть): так `course release`
+    сравнивает задания с базой класса, не собирая их второй раз.
+    """
     lint_sources(layout)
     from nbgrader.apps import NbGraderAPI
     from traitlets.config import Config
@@ -299,9 +392,63 @@ def build_release(layout: CourseLayout, out: Path) -> None:
                 if cell.cell_type == "code":
                     cell.outputs, cell.execution_count = [], None
             nbformat.write(nb, release / INDEX)
+        for path in sorted(release.rglob("*.ipynb")):
+            source = read_source(layout.solutions / path.relative_to(release))
+            nb = nbformat.read(path, as_version=4)
+            topic = None if path.name == INDEX else path.stem
+            prepare_for_students(nb, source, layout.binder_url(), topic)
+            nbformat.write(nb, path)
         shutil.copytree(release, out)
+        if on_gradebook is not None:
+            on_gradebook(work / "gradebook.db")
     finally:
         shutil.rmtree(work, ignore_errors=True)
+
+
+def prepare_for_students(
+    nb: nbformat.NotebookNode, source: nbformat.NotebookNode, binder: str, topic: str | None
+) -> None:
+    """Довести версию студента после nbgrader.
+
+    - Тег `raises-exception` у решений, тестов и ячеек, читающих ответ: пока упражнение не
+      решено, они падают, а «Run All» в JupyterLab останавливается на первой упавшей ячейке
+      без тега — студент не увидел бы остаток лекции и рисунки.
+    - language_info, как его пишет JupyterLab: первое сохранение не меняет файл из git, и
+      `git pull` обновления курса не спорит с работой студента.
+    - Ссылки на Binder — на репозиторий из pyproject.toml, текстом, а не картинкой.
+    - В начале темы (`topic`, например `01-basics`) — как проверить себя: одна команда на курс.
+    """
+    if len(nb.cells) != len(source.cells):
+        raise ReleaseError("nbgrader изменил число ячеек: не сопоставить версию студента с исходником")
+    raising = set(answer_dependent_cells(source))
+    for index, cell in enumerate(source.cells):
+        meta = cell.get("metadata", {}).get("nbgrader", {})
+        if cell.cell_type == "code" and (meta.get("solution") or meta.get("grade")):
+            raising.add(index)
+    for index in sorted(raising):
+        tags = nb.cells[index].metadata.setdefault("tags", [])
+        if RAISES_TAG not in tags:
+            tags.append(RAISES_TAG)
+    nb.metadata["language_info"] = json.loads(json.dumps(LANGUAGE_INFO))
+    for cell in nb.cells:
+        if cell.cell_type == "markdown":
+            cell.source = fill_binder_links(cell.source, binder)
+    if topic and nb.cells and nb.cells[0].cell_type == "markdown":
+        nb.cells[0].source = nb.cells[0].source.rstrip("\n") + "\n\n" + self_check_note(topic)
+
+
+def self_check_note(topic: str) -> str:
+    """Абзац о самопроверке в начале ноутбука: одна и та же команда во всём курсе."""
+    return (
+        "**Самопроверка.** Под каждым упражнением — ячейка «Проверьте себя» и тест. Весь "
+        "ноутбук так, как его проверит преподаватель: сохраните его (`Ctrl+S`) и выполните в "
+        f"новой ячейке `!course check {topic}`."
+    )
+
+
+def fill_binder_links(text: str, binder: str) -> str:
+    """Подставить адрес Binder курса во все ссылки mybinder и заменить значок текстом."""
+    return BINDER_BADGE.sub(BINDER_TEXT, BINDER_URL.sub(binder, text))
 
 
 def ensure_tools_on_path() -> None:
@@ -311,7 +458,7 @@ def ensure_tools_on_path() -> None:
         os.environ["PATH"] = bindir + os.pathsep + os.environ.get("PATH", "")
 
 
-def release(layout: CourseLayout) -> list[str]:
+def release(layout: CourseLayout, on_gradebook: GradebookHook | None = None) -> list[str]:
     """Пересобрать `notebooks/` целиком; вернуть список выпущенных файлов.
 
     Пишем во временную папку рядом, затем меняем каталоги переименованием: ошибка сборки
@@ -319,13 +466,16 @@ def release(layout: CourseLayout) -> list[str]:
     """
     staging = Path(tempfile.mkdtemp(prefix=".release-", dir=layout.root))
     try:
-        build_release(layout, staging / "notebooks")
+        build_release(layout, staging / "notebooks", on_gradebook)
         old = staging / "previous"
         if layout.notebooks.exists():
             layout.notebooks.rename(old)
         (staging / "notebooks").rename(layout.notebooks)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+    readme = readme_with_binder(layout)
+    if readme is not None:
+        layout.readme.write_text(readme, encoding="utf-8")
     return sorted(
         str(p.relative_to(layout.root)) for p in layout.notebooks.rglob("*") if p.is_file()
     )
@@ -336,7 +486,19 @@ def release_drift(layout: CourseLayout) -> list[str]:
     with tempfile.TemporaryDirectory(prefix="course-check-") as tmp:
         fresh = Path(tmp) / "notebooks"
         build_release(layout, fresh)
-        return compare_trees(fresh, layout.notebooks)
+        drift = compare_trees(fresh, layout.notebooks)
+    if readme_with_binder(layout) is not None:
+        drift.append("README.md: ссылка на Binder не совпадает с pyproject.toml")
+    return drift
+
+
+def readme_with_binder(layout: CourseLayout) -> str | None:
+    """Новый текст README.md, если ссылки на Binder в нём не те; None — если всё верно."""
+    if not layout.readme.exists():
+        return None
+    text = layout.readme.read_text(encoding="utf-8")
+    fixed = fill_binder_links(text, layout.binder_url())
+    return fixed if fixed != text else None
 
 
 def compare_trees(expected: Path, actual: Path) -> list[str]:
