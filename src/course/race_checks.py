@@ -35,7 +35,7 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
 
-from course.checks import ExerciseFailure
+from course.checks import ExerciseFailure, ExerciseNotSolved, unsolved_reason
 
 # ---------------------------------------------------------------- провокация гонок
 
@@ -883,4 +883,8 @@ def polite_rivals(
         targets[name] = partial(worker, first, second, work, rng, clock.sleep, max_attempts)
     outcome = clock.run(targets, timeout=10)
     outcome.pop("жадный", None)
+    for error in outcome.values():
+        reason = unsolved_reason(error) if isinstance(error, BaseException) else None
+        if reason is not None:
+            raise ExerciseNotSolved(f"{getattr(worker, '__name__', 'функция')}: {reason}.")
     return Politeness(clock, outcome, worked, locks, max_attempts)

@@ -265,3 +265,34 @@ emit({{
                       if _monkey.is_module_patched(name)),
 }})
 """
+
+
+def concurrency_driver(func_name: str, spy: str = "fetch_text") -> str:
+    """Драйвер для `run_function`: сколько вызовов `spy` шло одновременно — точно, на стороне клиента.
+
+    Зачем: сервис видит запросы со своей стороны и отпускает счётчик чуть позже ответа, поэтому
+    проверка по нему вынуждена допускать «limit + 1» — и пропускает пул на одного больше. Здесь
+    глобальное имя `spy` из PRELUDE (по умолчанию `fetch_text`) перед вызовом функции заменяется
+    обёрткой со счётчиком: функция, которая берёт его как глобальное имя, считается точно. Если
+    функция импортировала своё `fetch_text`, обёртка не увидит вызовов (`calls == 0`) — тогда
+    проверка вправе опереться на счётчик сервиса.
+
+    Результат (через emit): value, peak (наибольшее число одновременных вызовов), calls.
+    """
+    return f"""
+_real_{spy} = {spy}
+_spy_state = {{"now": 0, "peak": 0, "calls": 0}}
+
+
+def {spy}(*args, **kwargs):
+    _spy_state["now"] += 1
+    _spy_state["calls"] += 1
+    _spy_state["peak"] = max(_spy_state["peak"], _spy_state["now"])
+    try:
+        return _real_{spy}(*args, **kwargs)
+    finally:
+        _spy_state["now"] -= 1
+
+
+emit({{"value": {func_name}(*ARGS), "peak": _spy_state["peak"], "calls": _spy_state["calls"]}})
+"""

@@ -15,7 +15,7 @@ VARIANTS = [
         "    while any(t.is_alive() for t in threads):\n        pass"),
         message="активное ожидание"),
     Variant("run_named_threads", "no_join_at_all", replace(
-        "    for t in threads:\n        t.join()\n", "")),
+        "    for t in threads:\n        t.join()\n", ""), message="дождитесь всех"),
     Variant("run_named_threads", "not_daemon", replace(", daemon=True", ""), message="daemon=True"),
     Variant("run_named_threads", "names_from_one", replace(
         'name=f"{prefix}-{i}"', 'name=f"{prefix}-{i + 1}"'),
@@ -62,7 +62,7 @@ def fetch_with_errors(urls, max_workers=8):
         except Exception as exc:
             errors[i + 1 if texts[i] is not None else i] = exc
     return texts, errors
-'''),
+''', message="останавливается на первом исключении"),
     Variant("fetch_with_errors", "no_except", replace(
         "            try:\n                texts[i] = future.result()\n            except Exception as exc:\n"
         "                errors[i] = exc",
@@ -241,7 +241,7 @@ def join_all(threads, timeout):
     Variant("join_all", "no_waiting", """
 def join_all(threads, timeout):
     return [thread.name for thread in threads if thread.is_alive()]
-"""),
+""", message="нужно дождаться (join)"),
     Variant("join_all", "equal_slices", """
 def join_all(threads, timeout):
     for thread in threads:
@@ -263,7 +263,7 @@ def join_all(threads, timeout):
     # --- tally -----------------------------------------------------------------------------
     Variant("tally", "no_lock", replace("            with lock:\n                increment(counts, key)",
                                         "            increment(counts, key)"),
-            message="Lock"),
+            message="общую блокировку"),
     Variant("tally", "lock_per_task", '''
 def tally(chunks, workers, increment):
     counts = {}
@@ -277,7 +277,7 @@ def tally(chunks, workers, increment):
     with ThreadPoolExecutor(max_workers=workers) as pool:
         list(pool.map(work, chunks))
     return counts
-'''),
+''', message="общую блокировку"),
     Variant("tally", "sequential_loop", '''
 def tally(chunks, workers, increment):
     counts = {}
@@ -297,7 +297,7 @@ def tally(chunks, workers, increment):
     with ThreadPoolExecutor(max_workers=workers) as pool:
         parts = list(pool.map(work, chunks))
     return parts[-1] if parts else {}
-'''),
+''', message="counts не один на все задачи"),
     Variant("tally", "ignores_workers", replace(
         "ThreadPoolExecutor(max_workers=workers)", "ThreadPoolExecutor()"),
             message="workers"),
@@ -338,7 +338,7 @@ def explain_speedup(one, many, copies):
                                                       "parallelism = many.cpu / one.wall")),
     Variant("explain_speedup", "list_instead_of_tuple", replace(
         "return round(speedup, 2), round(parallelism, 2), verdict",
-        "return [round(speedup, 2), round(parallelism, 2), verdict]")),
+        "return [round(speedup, 2), round(parallelism, 2), verdict]"), message="кортеж из трёх"),
     Variant("explain_speedup", "table_of_thresholds", valid=True, source='''
 def explain_speedup(one, many, copies):
     busy = many.cpu / many.wall

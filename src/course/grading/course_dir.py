@@ -73,7 +73,7 @@ def load_file(path: Path) -> Any:
         detail = str(cause).strip().splitlines()[-1:] or [""]
         raise CourseDirError(
             f"конфигурация {path} не загружается ({type(cause).__name__}: {detail[0][:200]}); "
-            f"исправьте файл — проверка: python {path}"
+            "исправьте файл или укажите другой: --config ФАЙЛ"
         ) from exc
 
 

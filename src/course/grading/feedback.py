@@ -92,10 +92,16 @@ def without_hidden_tests(nb: Any) -> Any:
 
 
 def hidden_lines(nb: Any) -> list[str]:
-    """Строки скрытых тестов ноутбука, которые нельзя показывать (длинные — первыми)."""
-    lines = {line.strip() for cell in nb.cells if _is_test(cell)
-             for block in hidden_blocks(cell.source) for line in block.splitlines()}
-    return sorted((x for x in lines if len(x) >= MIN_LINE), key=len, reverse=True)
+    """Строки скрытых тестов ноутбука, которые нельзя показывать (длинные — первыми).
+
+    Строка, которая есть и в видимой части (`peak = probe.stats.peak_in_flight`), студенту
+    и так известна: её не вычёркиваем.
+    """
+    tests = [cell.source for cell in nb.cells if _is_test(cell)]
+    visible = {line.strip() for source in tests for line in strip_hidden(source).splitlines()}
+    lines = {line.strip() for source in tests for block in hidden_blocks(source)
+             for line in block.splitlines()}
+    return sorted((x for x in lines - visible if len(x) >= MIN_LINE), key=len, reverse=True)
 
 
 def teacher_paths(extra: list[str] | None = None) -> list[str]:
@@ -212,3 +218,23 @@ def add_reasons(folder: Path, reasons: list[str]) -> None:
         if block:
             text = re.sub(r"(<body[^>]*>)", lambda m: m.group(1) + block, text, count=1)
         page.write_text(text, encoding="utf-8")
+
+
+def generate_feedback(config: Any, assignment: str, student: str) -> dict:
+    """Стоковый `generate_feedback` для одного студента — но с шаблоном из конфигурации.
+
+    `NbGraderAPI.generate_feedback` жёстко ставит `HTMLExporter.template_name = 'feedback'`
+    поверх конфигурации, и русский шаблон курса (`feedback_ru`) им не применить: с ним
+    `extra_template_basedirs` указывает на папку курса, и шаблон 'feedback' просто не находится.
+    Здесь — то же самое, что делает API, без этой подмены.
+    """
+    from nbgrader.apps import NbGraderAPI
+    from nbgrader.converters import GenerateFeedback
+    from nbgrader.utils import capture_log, temp_attrs
+
+    api = NbGraderAPI(config=config)
+    with temp_attrs(api.coursedir, assignment_id=assignment, student_id=student):
+        app = GenerateFeedback(coursedir=api.coursedir, parent=api)
+        app.force = True
+        return capture_log(app)
+

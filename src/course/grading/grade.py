@@ -217,12 +217,10 @@ def grade_submission(request: dict) -> dict:
 def write_feedback(config, assignment: str, student: str, reasons: list[str] | None = None) -> str | None:
     """Отзыв студенту (стоковый generate_feedback по общей базе: баллы, комментарии, выводы)
     и наши причины в нём; вернуть причину, если не вышло."""
-    from nbgrader.apps import NbGraderAPI
-
-    from course.grading.feedback import add_reasons
+    from course.grading.feedback import add_reasons, generate_feedback
 
     try:
-        done = NbGraderAPI(config=config).generate_feedback(assignment, student)
+        done = generate_feedback(config, assignment, student)  # с шаблоном курса (см. там)
         if done["success"]:
             cd = config["CourseDirectory"]
             add_reasons(Path(cd["root"]) / cd["feedback_directory"] / student / assignment, reasons or [])
