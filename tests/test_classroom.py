@@ -248,6 +248,38 @@ def lay_out_server(srv: Path, users: SystemUsers | None) -> tuple[Path, Path]:
     return source, srv / "classroom"
 
 
+def teacher_bin(accounts: SystemUsers, where: Path) -> Path:
+    """Папка bin с Python, который может запустить пользователь-преподаватель.
+
+    Окружение теста может стоять на Python из закрытой папки (pyenv в /root, 0700) — на сервере
+    класса среда пользователей открыта всем (/opt/tljh/user). Тогда преподавателю — venv из
+    системного python3 той же версии, который видит пакеты окружения теста, и те же команды.
+    """
+    if accounts.run(accounts.teacher, str(BIN / "python"), "-c", "pass", timeout=60).returncode == 0:
+        return BIN
+    version = f"python{sys.version_info.major}.{sys.version_info.minor}"
+    system = shutil.which(version, path="/usr/bin:/usr/local/bin")
+    if system is None:
+        pytest.skip(f"Python теста недоступен другим пользователям, а системного {version} нет")
+    venv = where / "teacher-venv"
+    subprocess.run([system, "-m", "venv", "--without-pip", str(venv)], check=True, capture_output=True)
+    site = next(Path(p) for p in sys.path if p.endswith("site-packages") and Path(p).is_dir())
+    (venv / "lib" / version / "site-packages" / "course-env.pth").write_text(
+        f"import site; site.addsitedir({str(site)!r})\n", encoding="utf-8")
+    for script in BIN.iterdir():  # консольные команды окружения — с Python этого venv
+        target = venv / "bin" / script.name
+        if target.exists() or not script.is_file():
+            continue
+        head = script.read_bytes()[:200]
+        if head.startswith(b"#!") and b"python" in head.split(b"\n", 1)[0]:
+            body = script.read_text(encoding="utf-8").split("\n", 1)[1]
+            target.write_text(f"#!{venv / 'bin' / 'python'}\n{body}", encoding="utf-8")
+            target.chmod(0o755)
+    (venv / "share").symlink_to(BIN.parent / "share")  # шаблоны nbconvert для отзывов, kernelspec
+    venv.chmod(0o755)
+    return venv / "bin"
+
+
 @pytest.mark.slow
 def test_wheel_has_no_answers(tmp_path: Path) -> None:
     """Студентам ставится колесо пакета (README, шаг 3): в нём нет solutions/ и скрытых тестов."""
@@ -402,6 +434,8 @@ def run_class(tmp_path: Path, accounts: SystemUsers | None) -> None:
         if accounts is not None:  # терминал преподавателя — от обычного пользователя из группы
             owner = f"{accounts.teacher}:{accounts.group}"
             subprocess.run(["chown", "-R", owner, str(teacher_home)], check=True)
+            tools = teacher_bin(accounts, tmp_path)
+            teacher_env["PATH"] = f"{tools}{os.pathsep}{teacher_env['PATH']}"
         lesson = [c.program for c in commands() if c.lead.startswith("**Занятие.**")]
         split = next(i for i, c in enumerate(lesson) if c.startswith("nbgrader release_assignment")) + 1
 
@@ -409,10 +443,11 @@ def run_class(tmp_path: Path, accounts: SystemUsers | None) -> None:
             """Строка README «Занятие» — как есть, в терминале преподавателя."""
             cmd = ["bash", "-c", command]
             if accounts is not None:
-                cmd = ["runuser", "-u", accounts.teacher, "--", *cmd]
+                cmd = ["runuser", "-m", "-u", accounts.teacher, "--", *cmd]  # -m: HOME и PATH терминала
             done = subprocess.run(cmd, cwd=teacher_home, env=teacher_env, capture_output=True, text=True,
                                   timeout=timeout)
-            assert done.returncode == 0, f"README: {command} → {done.returncode}\n{done.stderr[-3000:]}"
+            assert done.returncode == 0, (
+                f"README: {command} → {done.returncode}\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}")
             return done.stdout + done.stderr
 
         for command in lesson[:split]:  # generate_assignment, release_assignment — строки README
@@ -447,7 +482,8 @@ def run_class(tmp_path: Path, accounts: SystemUsers | None) -> None:
             r["student"]: r
             for r in csv.DictReader((course_dir / f"grades-{ASSIGNMENT}.csv").open(encoding="utf-8"))
         }
-        assert {s: float(r["total"]) for s, r in rows.items()} == {s: v[1] for s, v in STUDENTS.items()}
+        assert {s: float(r["total"]) for s, r in rows.items()} == {s: v[1] for s, v in STUDENTS.items()}, (
+            {s: (r["total"], r["reasons"][:800], r.get("isolation")) for s, r in rows.items()})
         carol = rows["carol"]
         assert float(carol["fetch_all_test"]) == 0 and float(carol["classify_workload_test"]) == 2
         assert "не завершилась" in carol["reasons"]

@@ -128,6 +128,9 @@ def python_roots() -> list[str]:
     import course
 
     roots = {sys.prefix, sys.base_prefix, sys.exec_prefix, str(Path(course.__file__).parent)}
+    # и папки пакетов, подключённые через .pth (site.addsitedir) вне sys.prefix — только
+    # site-packages: в sys.path бывает и папка курса (nbgrader кладёт туда cwd)
+    roots |= {p for p in sys.path if Path(p).name in ("site-packages", "dist-packages")}
     return sorted(r for r in roots if os.path.isdir(r))
 
 
@@ -169,10 +172,12 @@ class Sandbox:
         for name in ETC:
             if os.path.exists(f"/etc/{name}"):
                 args += ["--ro-bind", f"/etc/{name}", f"/etc/{name}"]
+        # /tmp — до окружения Python: bwrap монтирует по порядку, и окружение, лежащее в /tmp,
+        # иначе скрылось бы под пустой tmpfs (ядро умирало бы, не ответив)
+        args += ["--size", size, "--tmpfs", "/tmp"]
         for root in python_roots():
             args += ["--ro-bind", root, root]
-        args += ["--proc", "/proc", "--dev", "/dev",
-                 "--size", size, "--tmpfs", "/tmp", "--size", size, "--tmpfs", HOME,
+        args += ["--proc", "/proc", "--dev", "/dev", "--size", size, "--tmpfs", HOME,
                  "--bind", str(self.run), str(self.run), "--chdir", HOME]
         for key, value in self.environment(env).items():
             args += ["--setenv", key, value]
