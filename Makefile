@@ -17,7 +17,7 @@ LAB_ROOT := $(CURDIR)/notebooks
 lab: setup
 	@echo "JupyterLab курса: файлы — notebooks/, начните с index.ipynb. Остановить — Ctrl+C дважды."
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/jupyter lab --ip=127.0.0.1 --port=$(PORT) \
-		--ServerApp.root_dir="$(LAB_ROOT)" --ServerApp.default_url=/lab/tree/index.ipynb \
+		--ServerApp.root_dir="$(LAB_ROOT)" --LabApp.default_url=/lab/tree/index.ipynb \
 		$(ROOT_FLAG) $(LAB_FLAGS)
 
 # Только то, что нужно курсу (requirements/course.txt). Инструменты тестов — make dev / make test.
@@ -25,10 +25,12 @@ setup: $(COURSE_STAMP)
 
 python-version:
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null || { \
-		echo "Курсу нужен Python 3.11 или новее, а $(PYTHON) — это: $$($(PYTHON) -V 2>&1 || echo 'не найден')."; \
+		echo "Курсу нужен Python 3.11 или новее, а $(PYTHON) — это: $$(command -v $(PYTHON) >/dev/null 2>&1 && $(PYTHON) -V 2>&1 || echo 'не найден')."; \
 		echo "Установите Python 3.11+ и укажите его: make lab PYTHON=python3.11"; exit 1; }
 
-$(COURSE_STAMP): requirements/course.txt pyproject.toml binder/hide-teacher-tools.sh | python-version
+# Версию проверяем, только когда .venv ещё нет: готовое окружение годится при любом python3.
+$(COURSE_STAMP): requirements/course.txt pyproject.toml binder/hide-teacher-tools.sh
+	@test -x $(BIN)/python || $(MAKE) --no-print-directory python-version PYTHON="$(PYTHON)"
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	@$(BIN)/python -c 'import sys; sys.exit(sys.version_info < (3, 11))' || { \
 		echo "В $(VENV) старый Python ($$($(BIN)/python -V)): удалите папку $(VENV) и повторите."; exit 1; }

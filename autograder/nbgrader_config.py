@@ -2,6 +2,7 @@
 # Его подключает nbgrader_config.py в корне репозитория: стоковые команды nbgrader и
 # `course grade` запускайте из корня репозитория без флагов (nbgrader autograde 01-basics).
 # `course release` читает этот же файл (и подменяет только каталоги — для сборки во временной папке).
+import importlib.util
 import os
 
 c = get_config()  # noqa: F821 — get_config подставляет nbgrader
@@ -37,6 +38,13 @@ c.ClearSolutions.text_stub = "ВАШ ОТВЕТ ЗДЕСЬ"
 c.Execute.timeout = 30
 c.Execute.interrupt_on_timeout = True
 c.Execute.raise_on_iopub_timeout = False
+
+# Отзыв — по-русски: свой шаблон (src/course/grading/templates/feedback_ru) вместо английского
+# шаблона nbgrader; его берут и `nbgrader generate_feedback`, и `course grade`.
+c.HTMLExporter.template_name = "feedback_ru"
+c.HTMLExporter.extra_template_basedirs = [
+    os.path.join(os.path.dirname(importlib.util.find_spec("course.grading").origin), "templates")
+]
 
 # Скрытые тесты не показываем в отзыве студенту.
 # SanitizeFeedback — первым, пока скрытые тесты ещё в ноутбуке: вычёркивает их строки и из

@@ -13,8 +13,15 @@ from course.grading.release import CourseLayout
 ROOT = Path(__file__).resolve().parents[1]
 LAYOUT = CourseLayout(ROOT)
 ASSIGNMENTS = LAYOUT.assignments()
-SOURCE_NOTEBOOKS = sorted(LAYOUT.solutions.rglob("*.ipynb"))
-RELEASE_NOTEBOOKS = sorted(LAYOUT.notebooks.rglob("*.ipynb"))
+
+
+def course_notebooks(top: Path) -> list[Path]:
+    """Ноутбуки курса в папке — без автосохранений JupyterLab (.ipynb_checkpoints/ после make lab)."""
+    return sorted(p for p in top.rglob("*.ipynb") if ".ipynb_checkpoints" not in p.parts)
+
+
+SOURCE_NOTEBOOKS = course_notebooks(LAYOUT.solutions)
+RELEASE_NOTEBOOKS = course_notebooks(LAYOUT.notebooks)
 
 # nbgrader вызывает `alembic` из PATH: пусть это будет alembic из нашего окружения.
 os.environ["PATH"] = str(Path(sys.executable).parent) + os.pathsep + os.environ.get("PATH", "")

@@ -83,7 +83,9 @@ def test_blocking_coroutine_is_flagged_by_name() -> None:
     assert len(run.blocks) == 1
     block = run.blocks[0]
     assert block.coroutine == "blocking_handler" and block.line and block.seconds >= 0.19
-    with pytest.raises(ExerciseFailure, match=r"blocking_handler \(строка \d+\).*to_thread"):
+    assert block.call.startswith("time.sleep("), block  # назван сам блокирующий вызов
+    named = r"блокирует цикл событий.*blocking_handler \(строка \d+: `time\.sleep\(.*to_thread"
+    with pytest.raises(ExerciseFailure, match=named):
         expect_not_blocked(run, "обработчик запросов")
     # И в виртуальном времени: детектор меряет настоящим временем.
     assert [b.coroutine for b in run_virtual(serve_with_blocker, 0.2).blocks] == ["blocking_handler"]
@@ -140,7 +142,7 @@ def test_friendly_messages_for_wrong_calls(capfd) -> None:
     def plain() -> int:
         return 1
 
-    with pytest.raises(ExerciseFailure, match="не написано"):
+    with pytest.raises(ExerciseFailure, match="ещё не решено"):
         run_async(unfinished)
     with pytest.raises(ExerciseFailure, match="не корутину"):
         run_async(plain)
@@ -249,3 +251,23 @@ def test_run_virtual_watched_explains_own_exceptions_and_passes_values() -> None
     assert run.value == "готово" and run.elapsed == 7.0
     with pytest.raises(ExerciseFailure, match="взаимоблокировка"):
         run_virtual_watched(asyncio.Event().wait, virtual_limit=30)
+
+
+def test_exception_group_from_student_code_becomes_a_failure_with_a_reason() -> None:
+    """IPython 9 печатает группу исключений в stderr, а не ошибкой: run_async отдаёт ExerciseFailure."""
+
+    async def group_fails() -> None:
+        async with asyncio.TaskGroup() as tg:
+            tg.create_task(asyncio.sleep(1))
+            raise KeyError("внутри группы")
+
+    async def check_fails_inside_group() -> None:
+        async with asyncio.TaskGroup() as tg:
+            tg.create_task(asyncio.sleep(0))
+            raise ExerciseFailure("подсказка проверки")
+
+    with pytest.raises(ExerciseFailure, match="ваш код поднял ExceptionGroup.*except\\*") as failure:
+        run_virtual(group_fails)
+    assert isinstance(failure.value.__cause__, KeyError)
+    with pytest.raises(ExerciseFailure, match="^подсказка проверки$"):
+        run_virtual(check_fails_inside_group)

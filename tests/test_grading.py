@@ -107,7 +107,8 @@ def test_check_reports_each_exercise(tmp_path, capsys) -> None:
     before = stub.read_bytes()
     assert main(["check", str(stub)]) == 1
     out = capsys.readouterr().out
-    assert "✘ Упражнение 2. скачать всё сразу — 0/3: упражнение ещё не решено" in out
+    line = next((x for x in out.splitlines() if x.startswith("✘ Упражнение 2. скачать всё сразу")), "")
+    assert line.endswith("— 0/3: упражнение ещё не решено"), out
     assert "Итого: 0 из 8" in out
     assert stub.read_bytes() == before
     assert main(["check", str(LAYOUT.solutions / ASSIGNMENT / NOTEBOOK)]) == 0
@@ -245,3 +246,36 @@ def test_error_summary_names_the_real_error() -> None:
            "[AutogradeApp | ERROR] nbgrader.converters.base.NbGraderException: see the above traceback")
     assert error_summary(log) == "RuntimeError: Kernel died before replying to kernel_info"
     assert error_summary("") == "неизвестная ошибка"
+
+
+def test_stderr_not_fatal_keeps_a_traceback_printed_to_stderr() -> None:
+    """Предупреждение или трассировка чужого потока в stderr не обнуляют тест; трассировка группы
+    исключений (так IPython 9 показывает ExceptionGroup, поднятую в ячейке) — обнуляет."""
+    import nbformat
+
+    from course.grading.executor import StderrNotFatal
+
+    def cell_with(text: str) -> nbformat.NotebookNode:
+        cell = nbformat.v4.new_code_cell("...")
+        cell.outputs = [nbformat.v4.new_output("stream", name="stderr", text=text)]
+        return cell
+
+    thread_error = "Exception in thread T:\nTraceback (most recent call last):\n"
+    for harmless in ("UserWarning: осторожно\n", thread_error):
+        kept, _ = StderrNotFatal().preprocess_cell(cell_with(harmless), {}, 0)
+        assert kept.outputs[0].name == "stdout", harmless
+    group = "  + Exception Group Traceback (most recent call last):\n  | ExceptionGroup: unhandled errors\n"
+    crashed, _ = StderrNotFatal().preprocess_cell(cell_with(group), {}, 0)
+    assert crashed.outputs[0].name == "stderr"
+
+
+@pytest.mark.parametrize("where", ["notebook folder", "notebooks", "course root"])
+def test_check_finds_the_topic_from_where_students_are(where, monkeypatch) -> None:
+    """Одна команда `course check 01-basics` — из ячейки темы, из notebooks/ и из корня курса."""
+    from course.grading.cli import resolve_notebook
+
+    cwd = {"notebook folder": LAYOUT.notebooks / ASSIGNMENT, "notebooks": LAYOUT.notebooks,
+           "course root": LAYOUT.root}[where]
+    monkeypatch.chdir(cwd)
+    found = resolve_notebook(Path(ASSIGNMENT))
+    assert found.resolve() == (LAYOUT.notebooks / ASSIGNMENT / f"{ASSIGNMENT}.ipynb").resolve()

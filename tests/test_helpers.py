@@ -40,6 +40,26 @@ def test_slow_api_counts_concurrent_requests() -> None:
         assert api.stats.peak_in_flight == 1 and api.stats.requests == 2
 
 
+
+def test_slow_api_counts_connections_and_ignores_clients_that_left(capfd) -> None:
+    """keep-alive: запросы одного клиента идут по одному соединению; ушедший клиент — не ошибка в stderr."""
+    import http.client
+    import socket
+
+    with SlowAPI(delay=0.01) as api:
+        conn = http.client.HTTPConnection("127.0.0.1", api.port, timeout=5)
+        for i in range(3):
+            conn.request("GET", f"/page/{i}")
+            assert conn.getresponse().read() == f"page {i}".encode()
+        conn.close()
+        assert api.stats.requests == 3 and api.stats.connections == 1
+        quitter = socket.create_connection(("127.0.0.1", api.port))
+        quitter.sendall(b"GET /page/1?delay=0.3 HTTP/1.1\r\nHost: x\r\n\r\n")
+        quitter.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
+        quitter.close()  # RST: сервис ответит в пустоту
+        time.sleep(0.6)
+    assert "Traceback" not in capfd.readouterr().err
+
 def test_slow_api_errors_are_seeded() -> None:
     def outcomes(seed: int) -> list[bool]:
         with SlowAPI(delay=0, error_rate=0.5, seed=seed) as api:
@@ -80,7 +100,7 @@ def test_call_with_deadline_passes_values_and_errors() -> None:
     def stub():
         raise NotImplementedError()
 
-    with pytest.raises(ExerciseFailure, match="ещё не написано"):
+    with pytest.raises(ExerciseFailure, match="ещё не решено"):
         call_with_deadline(stub)
 
 
@@ -162,3 +182,39 @@ def test_call_explained_names_the_student_error_in_russian() -> None:
 
     unknown = explain_error(KeyError("k"), "f()")
     assert unknown.startswith("f(): ваш код поднял KeyError") and "из решения, а не из теста" in unknown
+
+
+def test_slow_api_logs_starts_and_ends_for_overlap() -> None:
+    with SlowAPI(delay=0.05) as api:
+        slow = threading.Thread(target=fetch_text, args=(api.url("/echo/медленный?delay=0.6"),))
+        slow.start()
+        time.sleep(0.1)
+        for i in range(3):
+            fetch_text(api.url(f"/echo/{i}"))
+        slow.join()
+        assert api.stats.started_during("/echo/медленный") == 3
+        assert api.stats.events[0] == ("начат", "/echo/медленный") and api.stats.events[-1][0] == "закончен"
+
+
+def test_start_in_thread_keeps_result_or_error() -> None:
+    from course.checks import start_in_thread
+
+    worker, box = start_in_thread(lambda x: x * 2, 21)
+    worker.join(5)
+    assert box == {"value": 42}
+    worker, box = start_in_thread(lambda: 1 / 0)
+    worker.join(5)
+    assert isinstance(box["error"], ZeroDivisionError)
+
+
+def test_thread_errors_are_collected_and_explained(capfd) -> None:
+    from course.checks import expect_no_thread_errors, thread_errors
+
+    with thread_errors() as caught:
+        worker = threading.Thread(target=lambda: [][1])
+        worker.start()
+        worker.join()
+    assert capfd.readouterr().err == ""
+    with pytest.raises(ExerciseFailure, match="исключение в потоке.*IndexError"):
+        expect_no_thread_errors(caught, "fetch_limited")
+    expect_no_thread_errors([], "ничего")

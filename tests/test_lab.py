@@ -57,7 +57,11 @@ def test_make_lab_serves_with_token_only() -> None:
             assert time.monotonic() < deadline, "JupyterLab не поднялся за 90 с"
             time.sleep(0.5)
         assert status(f"{base}/lab", token) == 200
-        assert status(f"{base}/lab/tree/notebooks/index.ipynb", token) == 200
+        assert status(f"{base}/lab/tree/index.ipynb", token) == 200
+        # Файловый браузер студента — notebooks/: решений и тестов из него не видно.
+        assert status(f"{base}/api/contents/index.ipynb", token) == 200
+        assert status(f"{base}/api/contents/01-basics", token) == 200
+        assert status(f"{base}/api/contents/solutions", token) == 404
         assert status(f"{base}/api/contents") == 403
         assert status(f"{base}/lab") in (302, 403)
     finally:

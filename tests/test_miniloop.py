@@ -245,3 +245,14 @@ def test_connect_error_reaches_the_task() -> None:
     with pytest.raises(OSError):
         loop.run_until_complete(echo_client(address, [b"x\n"]))
     loop.close()
+
+
+def test_blocking_socket_is_refused_with_a_hint() -> None:
+    """Блокирующий сокет — ValueError с подсказкой setblocking(False), как asyncio в отладочном режиме."""
+
+    async def careless() -> None:
+        with socket.socket() as sock:
+            await get_running_loop().sock_connect(sock, ("127.0.0.1", 9))
+
+    with pytest.raises(ValueError, match=r"setblocking\(False\)"):
+        run(careless())

@@ -141,3 +141,50 @@ def test_reap_new_children_kills_only_new_ones() -> None:
     tasks.put(STOP)
     old.join(timeout=10)
     assert reap_new_children() == 0
+
+
+def test_ticket_rush_tells_a_locked_counter_from_broken_ones() -> None:
+    import threading
+
+    from course.procs import ticket_rush
+
+    def locked(counter):
+        with counter.get_lock():
+            counter.value += 1
+            return counter.value
+
+    def read_after_release(counter):
+        with counter.get_lock():
+            counter.value += 1
+        return counter.value
+
+    thread_lock = threading.Lock()
+
+    def thread_locked(counter):
+        with thread_lock:
+            counter.value += 1
+            return counter.value
+
+    mine, theirs, total = ticket_rush(locked)
+    assert sorted(mine + theirs) == list(range(1, total + 1)) and len(mine) == 180 and theirs
+    mine, theirs, total = ticket_rush(read_after_release)
+    assert total == len(mine) + len(theirs) and len(set(mine + theirs)) < total  # целы, но не свои
+    mine, theirs, total = ticket_rush(thread_locked)
+    assert total < len(mine) + len(theirs)  # потерянные прибавки
+    assert not multiprocessing.active_children()
+
+
+def test_slow_square_consumer_answers_late_but_all() -> None:
+    import time
+
+    from course.procs import slow_square_consumer
+
+    tasks, results = Queue(), Queue()
+    child = Process(target=slow_square_consumer, args=(tasks, results, 0.3))
+    child.start()
+    for n in (3, 4, STOP):
+        tasks.put(n)
+    began = time.monotonic()
+    got = [results.get(timeout=10) for _ in range(2)]
+    child.join(10)
+    assert [g[:2] for g in got] == [(3, 9), (4, 16)] and time.monotonic() - began >= 0.25

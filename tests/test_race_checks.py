@@ -400,3 +400,44 @@ def test_virtual_threads_record_locks_held_while_sleeping() -> None:
 
     clock.run({"грубый": rude})
     assert clock.held_while_sleeping == [("грубый", ["A"])] and not a.locked()
+
+
+def test_polite_rivals_diagnose_livelock_and_rudeness() -> None:
+    from course.race_checks import polite_rivals
+
+    def backoff(first, second, work, rng, sleep, max_attempts=30):
+        for attempt in range(1, max_attempts + 1):
+            with first:
+                if second.acquire(timeout=0.05):
+                    work()
+                    second.release()
+                    return attempt
+            sleep(rng.uniform(0, min(1.0, 0.01 * 2**attempt)))
+        raise RuntimeError("попытки кончились")
+
+    def fixed(first, second, work, rng, sleep, max_attempts=30):
+        for _ in range(max_attempts):
+            with first:
+                if second.acquire(timeout=0.05):
+                    work()
+                    second.release()
+                    return 1
+            sleep(0.05)
+        raise RuntimeError("попытки кончились")
+
+    def rude(first, second, work, rng, sleep, max_attempts=30):
+        for attempt in range(1, max_attempts + 1):
+            with first:
+                if second.acquire(timeout=0.05):
+                    work()
+                    second.release()
+                    return attempt
+                sleep(rng.uniform(0, 0.1))
+        raise RuntimeError("попытки кончились")
+
+    assert polite_rivals(backoff).message() == ""
+    assert polite_rivals(backoff, (3, 4, 5, 6)).message() == ""
+    assert "активная блокировка" in polite_rivals(fixed).message()
+    assert "держа «блокировка" in polite_rivals(rude).message()
+    hogged = polite_rivals(backoff, (7,), hog=5)
+    assert isinstance(hogged.outcome["поток 0"], int) and hogged.outcome["поток 0"] > 1

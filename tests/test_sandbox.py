@@ -23,7 +23,7 @@ from pathlib import Path
 import nbformat
 import psutil
 import pytest
-from attacks import ATTACKS, INPUT_TRANSFORMER, MARKER, make_attack
+from attacks import ATTACKS, HIDDEN_MESSAGE, INPUT_TRANSFORMER, MARKER, make_attack
 from badsubmissions import ASSIGNMENT, NOTEBOOK, make_submission
 from conftest import LAYOUT, ROOT, SOURCE_NOTEBOOKS, rel
 from test_grading import stock_export
@@ -151,7 +151,7 @@ def test_feedback_shows_only_what_the_student_may_see(attacked_class) -> None:
     # Упавший скрытый тест: его строка в traceback вычеркнута, а сообщение проверки — осталось.
     failed = html.unescape((root / "feedback" / "fails_hidden" / ASSIGNMENT / "01-basics.html").read_text(
         encoding="utf-8"))
-    assert REDACTED in failed and "порядок ответов при повторах в списке: ожидалось" in failed
+    assert REDACTED in failed and HIDDEN_MESSAGE in failed
 
 
 def test_static_scan_flags_nothing_in_reference_solutions_and_corpus() -> None:
@@ -169,7 +169,7 @@ def test_static_scan_flags_nothing_in_reference_solutions_and_corpus() -> None:
 
 def test_scrub_removes_hidden_lines_and_teacher_paths() -> None:
     paths = teacher_paths([str(ROOT)])
-    line = 'expect_equal(got, ["c", "a", "b", "a"], "порядок ответов при повторах в списке")'
+    line = 'expect_equal(got, ["c", "c", "a"], "порядок ответов при повторах подряд и вразбивку")'
     text = f"  File {ROOT}/src/course/checks.py:31\n---> 5 {line}\nExerciseFailure: ..."
     clean = scrub_text(text, [line], paths)
     assert str(ROOT) not in clean and line not in clean and REDACTED in clean

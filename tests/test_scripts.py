@@ -7,6 +7,7 @@ import time
 
 import gevent
 import pytest
+from gevent.pool import Pool
 
 from course.checks import ExerciseFailure
 from course.scripts import (
@@ -19,7 +20,7 @@ from course.scripts import (
     run_function,
     run_script,
 )
-from course.slow_api import SlowAPI
+from course.slow_api import SlowAPI, fetch_text
 
 
 def test_run_script_captures_output_args_and_exit_code() -> None:
@@ -146,3 +147,17 @@ def test_heartbeat_driver_sees_its_spy_replaced_and_passes_a_real_list() -> None
     assert seen["error"] is None and seen["value"] == [2, 4, 6]
     assert seen["sleep_replaced"] is True and "time" in seen["patched"]
     assert seen["time_sleep_calls"] == 0  # шпиона заменили — он ничего не увидел, потому и флаг
+
+
+def pool_pages(urls: list, limit: int) -> list:
+    return Pool(limit).map(fetch_text, urls)
+
+
+def test_concurrency_driver_counts_calls_in_flight_exactly() -> None:
+    from course.scripts import concurrency_driver
+
+    with SlowAPI(delay=0.2) as api:
+        links = [api.url(f"/page/{i}") for i in range(7)]
+        for limit in (3, 4):
+            got = run_function(pool_pages, links, limit, driver=concurrency_driver("pool_pages"), timeout=30)
+            assert got == {"value": [f"page {i}" for i in range(7)], "peak": limit, "calls": 7}

@@ -97,3 +97,17 @@ def test_ci_runs_the_readme_test_command() -> None:
     ci = (ROOT / ".ci/run").read_text()
     readme = (ROOT / "README.md").read_text()
     assert "make test" in ci and "make test" in readme and "make lab" in readme
+
+
+def test_make_refuses_old_python_in_russian(tmp_path) -> None:
+    """`make lab` с Python 3.10 не создаёт .venv, а говорит, что нужен 3.11+ и как указать другой."""
+    old = tmp_path / "python3.10"
+    old.write_text('#!/bin/sh\nif [ "$1" = "-V" ]; then echo "Python 3.10.12"; exit 0; fi\nexit 1\n')
+    old.chmod(0o755)
+    out = subprocess.run(
+        ["make", "--no-print-directory", "python-version", f"PYTHON={old}"],
+        cwd=ROOT, capture_output=True, text=True, timeout=60,
+    )
+    assert out.returncode != 0
+    assert "Курсу нужен Python 3.11 или новее" in out.stdout and "Python 3.10.12" in out.stdout, out.stdout
+    assert "make lab PYTHON=python3.11" in out.stdout

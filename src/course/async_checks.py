@@ -28,6 +28,7 @@ import concurrent.futures
 import concurrent.futures.thread  # noqa: F401 — заранее: ленивый импорт в первом to_thread блокировал бы цикл
 import gc
 import inspect
+import linecache
 import logging
 import sys
 import threading
@@ -37,7 +38,14 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from course.checks import ExerciseFailure, call_with_deadline, explain_error
+from course.checks import (
+    ExerciseFailure,
+    ExerciseNotSolved,
+    call_with_deadline,
+    explain_error,
+    group_failure,
+    unsolved_reason,
+)
 
 DEFAULT_THRESHOLD = 0.05  # секунды: дольше этого один шаг цикла — уже «блокировка»
 _COROUTINE_FLAGS = inspect.CO_COROUTINE | inspect.CO_ASYNC_GENERATOR | inspect.CO_ITERABLE_COROUTINE
@@ -51,10 +59,14 @@ class Block:
     seconds: float
     coroutine: str = "неизвестная корутина"
     line: int | None = None
+    call: str = ""  # текст строки, на которой корутина стояла (вызов, который блокирует), если виден
 
     @property
     def where(self) -> str:
-        return f"{self.coroutine} (строка {self.line})" if self.line else self.coroutine
+        if not self.line:
+            return self.coroutine
+        code = f": `{self.call}`" if self.call else ""
+        return f"{self.coroutine} (строка {self.line}{code})"
 
 
 @dataclass
@@ -85,7 +97,7 @@ class _LoopWatch:
         self.blocks: list[Block] = []
         self.step = 0
         self.step_started: float | None = None  # None — цикл ждёт в select (простаивает)
-        self.seen: dict[int, tuple[str, int | None]] = {}
+        self.seen: dict[int, tuple[str, int | None, str]] = {}  # шаг → (корутина, строка, файл)
         self.thread_id = threading.get_ident()
         self._stop = threading.Event()
         selector = getattr(loop, "_selector", None)  # есть у SelectorEventLoop
@@ -110,16 +122,20 @@ class _LoopWatch:
             return
         took = time.perf_counter() - started
         if took >= self.threshold:
-            name, line = self.seen.get(self.step) or self.where_now() or ("неизвестная корутина", None)
-            self.blocks.append(Block(round(took, 3), name, line))
+            found = self.seen.get(self.step) or self.where_now()
+            self.blocks.append(_block(round(took, 3), found))
 
-    def where_now(self) -> tuple[str, int | None] | None:
-        """Самая глубокая корутина студента в стеке потока цикла прямо сейчас."""
+    def where_now(self) -> tuple[str, int | None, str] | None:
+        """Самая глубокая корутина студента в стеке потока цикла прямо сейчас: (имя, строка, файл).
+
+        Текст строки сторожевой поток не читает (это держало бы GIL посреди чужого шага): его
+        достаёт `_block` уже после того, как шаг измерен.
+        """
         frame = sys._current_frames().get(self.thread_id)
         while frame is not None:
             code = frame.f_code
             if code.co_flags & _COROUTINE_FLAGS and not code.co_filename.startswith(_OWN_FILES):
-                return getattr(code, "co_qualname", code.co_name), frame.f_lineno
+                return getattr(code, "co_qualname", code.co_name), frame.f_lineno, code.co_filename
             frame = frame.f_back
         return None
 
@@ -138,6 +154,16 @@ class _LoopWatch:
 
     def stop(self) -> None:
         self._stop.set()
+
+
+def _block(seconds: float, found: tuple[str, int | None, str] | None) -> Block:
+    """Block по находке `where_now`: текст строки (из linecache: IPython кладёт туда ячейки)
+    называет сам блокирующий вызов — `time.sleep(0.2)`, `fetch_json(url)`, — а не только корутину."""
+    if found is None:
+        return Block(seconds)
+    name, line, filename = found
+    text = linecache.getline(filename, line).strip() if line else ""
+    return Block(seconds, name, line, text[:80])
 
 
 class _CaptureAsyncioLog(logging.Filter):
@@ -231,6 +257,10 @@ def run_async(
         gc.freeze()
         try:
             run = call_with_deadline(body, timeout=timeout, what=name)
+        except BaseExceptionGroup as group:
+            # Группу (TaskGroup в коде студента) IPython печатает в stderr, а не ошибкой ячейки:
+            # тест сошёл бы за пройденный. Отдаём ExerciseFailure с объяснением (GroupFailure).
+            raise group_failure(group, name)  # noqa: B904 — причина уже поставлена: первая ошибка группы
         except ExerciseFailure:
             if finished.is_set():
                 raise
@@ -239,7 +269,24 @@ def run_async(
             gc.unfreeze()
             gc.collect()  # «never awaited» приходит, когда объект корутины собран
     run.warnings += [f"{w.category.__name__}: {w.message}" for w in caught]
+    stub = _stub_error_in(run.value)
+    if stub is not None:
+        raise ExerciseNotSolved(f"{name}: {unsolved_reason(stub)}.")
     return run
+
+
+def _stub_error_in(value: Any, depth: int = 2) -> NotImplementedError | None:
+    """NotImplementedError заготовки среди результатов (`gather(..., return_exceptions=True)`
+    складывает исключения задач в список): тогда тест сказал бы «неверный ответ», а ответа нет.
+    """
+    if isinstance(value, NotImplementedError):
+        return value
+    if depth and isinstance(value, (list, tuple)):
+        for item in value:
+            found = _stub_error_in(item, depth - 1)
+            if found is not None:
+                return found
+    return None
 
 
 def _started_executor() -> concurrent.futures.ThreadPoolExecutor:
@@ -302,7 +349,7 @@ def _explain_timeout(name: str, timeout: float, state: dict[str, Any], finished:
     where = watch.where_now() if watch else None
     text = f"{name} не завершилась за {timeout:g} с. "
     if watch is not None and busy >= min(1.0, timeout / 2):
-        spot = f" в корутине {where[0]} (строка {where[1]})" if where else ""
+        spot = f" в корутине {_block(0, where).where}" if where else ""
         text += (
             f"Цикл событий занят уже {busy:.1f} с{spot}: синхронный код не отдаёт управление "
             "(бесконечный цикл, time.sleep, блокирующий вызов). Между await-ами код должен быть "
@@ -458,10 +505,11 @@ def expect_not_blocked(run: AsyncRun, what: str, hint: str = "") -> None:
         return
     worst = max(run.blocks, key=lambda b: b.seconds)
     text = (
-        f"{what}: цикл событий был заблокирован {worst.seconds:.2f} с в корутине {worst.where} "
-        f"(всего долгих шагов: {len(run.blocks)}). Пока корутина не дошла до await, остальные "
-        "задачи стоят. Синхронный вызов (time.sleep, requests, долгий счёт) вынесите в "
-        "await asyncio.to_thread(...) или loop.run_in_executor(...)."
+        f"{what}: синхронный вызов блокирует цикл событий — шаг цикла шёл {worst.seconds:.2f} с в "
+        f"корутине {worst.where} (всего долгих шагов: {len(run.blocks)}). Пока корутина не дошла до "
+        "await, остальные задачи стоят, и запустить их «вместе» через gather не выйдет: они всё "
+        "равно идут по одной. Синхронный вызов (time.sleep, requests, fetch_json, долгий счёт) "
+        "вынесите в await asyncio.to_thread(...) или loop.run_in_executor(...)."
     )
     raise ExerciseFailure(f"{text} {hint}".strip())
 

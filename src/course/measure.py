@@ -2,7 +2,7 @@
 
 Одна «обвязка» и сменные стратегии (как spinner_thread / spinner_proc у Fluent Python):
 меняется только то, *как* запускаются задачи, поэтому разница во времени — это разница
-стратегий. Время считаем двумя часами: по стене (`perf_counter`) и процессорное (`os.times`,
+стратегий. Время считаем двумя часами: по часам (`perf_counter`) и процессорное (`os.times`,
 вместе с завершёнными дочерними процессами) — их отношение и отличает ожидание от счёта.
 """
 
@@ -20,7 +20,7 @@ Runner = Callable[[Callable[[Any], Any], Sequence[Any], int], list[Any]]
 
 @dataclass(frozen=True)
 class Timing:
-    """Результат замера: подпись, время по стене и процессорное время (секунды)."""
+    """Результат замера: подпись, время по часам и процессорное время (секунды)."""
 
     label: str
     wall: float
@@ -28,12 +28,12 @@ class Timing:
 
     @property
     def cpu_share(self) -> float:
-        """Доля процессорного времени от времени по стене (больше 1 — считали на нескольких ядрах)."""
+        """Доля процессорного времени от времени по часам (больше 1 — считали на нескольких ядрах)."""
         return self.cpu / self.wall if self.wall > 0 else 0.0
 
 
 def cpu_seconds() -> float:
-    """Процессорное время этого процесса и его завершённых детей (user + system)."""
+    """Процессорное время этого процесса и его завершённых дочерних процессов (user + system)."""
     t = os.times()
     return t.user + t.system + t.children_user + t.children_system
 
@@ -142,14 +142,16 @@ def describe_cpu_comparison(timings: Sequence[Timing], cores: int) -> str:
     )
     if thr.cpu_share > 1.3:
         lines.append("  Больше одного ядра: похоже, это сборка без GIL — потоки считали параллельно.")
-    elif thread_speed > 1.25:
+    elif thread_speed > 1.1:
         lines.append(
             f"  По часам потоки вышли в {thread_speed:.1f} раза быстрее — это не параллельность: на "
             "занятой машине ОС делит ядра между потоками всех программ, и четыре наших потока "
             "получили больше долей, чем один. Больше одного ядра сразу они не заняли."
         )
+    elif thread_speed < 0.9:
+        lines.append(f"  По часам потоки даже медленнее (×{thread_speed:.2f}): GIL и переключения.")
     else:
-        lines.append(f"  По часам потоки не быстрее последовательного счёта (×{thread_speed:.2f}): GIL.")
+        lines.append(f"  По часам — примерно столько же, сколько последовательно (×{thread_speed:.2f}): GIL.")
     proc_speed = seq.wall / proc.wall if proc.wall > 0 else 0.0
     lines.append(
         f"процессы: занято в среднем {proc.cpu_share:.2f} ядра из {cores} доступных, по часам "

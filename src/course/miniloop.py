@@ -306,8 +306,23 @@ class Loop:
         self._watch(fd, event, on_ready)
         return fut
 
+    @staticmethod
+    def _check_nonblocking(sock: socket.socket) -> None:
+        """Сокет цикла обязан быть неблокирующим (asyncio проверяет то же в отладочном режиме).
+
+        Здесь recv зовётся только после сигнала готовности, и блокирующий сокет часто сходит с
+        рук — пока не встретится send в полный буфер или connect к медленному адресу: тогда
+        стоит весь цикл. Поэтому ошибка сразу, с подсказкой.
+        """
+        if sock.gettimeout() != 0:
+            raise ValueError(
+                "сокет в блокирующем режиме: вызовите sock.setblocking(False) до sock_connect / "
+                "sock_sendall / sock_recv, иначе один send или connect без готовности остановит весь цикл"
+            )
+
     def sock_recv(self, sock: socket.socket, nbytes: int) -> Future:
         """Дождаться данных и прочитать до `nbytes` байт (b"" — собеседник закрыл соединение)."""
+        self._check_nonblocking(sock)
         return self._when_ready(sock, selectors.EVENT_READ, lambda: sock.recv(nbytes))
 
     def sock_accept(self, sock: socket.socket) -> Future:
@@ -322,6 +337,7 @@ class Loop:
 
     async def sock_sendall(self, sock: socket.socket, data: bytes) -> None:
         """Отправить все байты, дожидаясь готовности к записи, когда буфер ядра полон."""
+        self._check_nonblocking(sock)
         view = memoryview(data)
         while view:
             try:
@@ -334,6 +350,7 @@ class Loop:
 
     async def sock_connect(self, sock: socket.socket, address: Any) -> None:
         """Подключить неблокирующий сокет: начать connect и дождаться готовности к записи."""
+        self._check_nonblocking(sock)
         try:
             sock.connect(address)
             return

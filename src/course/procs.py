@@ -1,10 +1,10 @@
-"""Процессы и пулы (тема 03): рабочие функции для детей, счётчик сообщений пула, уборка детей.
+"""Процессы и пулы (тема 03): функции для дочерних процессов, счётчик сообщений пула, их уборка.
 
 Почему всё это в модуле, а не в ячейках: пул процессов и `Process` передают дочернему
 процессу функцию *по имени* (pickle сохраняет «модуль + имя», а не код). При запуске через
 spawn/forkserver (macOS, Windows; Linux с Python 3.14) дочерний процесс импортирует модуль
 заново и ищет функцию в нём; функцию из ячейки ноутбука он не найдёт — её «модуль» это
-`__main__` ядра, которого у ребёнка нет. Функции отсюда работают при любом способе запуска.
+`__main__` ядра, которого у дочернего процесса нет. Функции отсюда работают при любом способе запуска.
 """
 
 from __future__ import annotations
@@ -71,6 +71,24 @@ def square_consumer(tasks: Any, results: Any) -> None:
         results.put((item, item * item, os.getpid()))
 
 
+def slow_square_consumer(tasks: Any, results: Any, first_delay: float = 1.5) -> None:
+    """Как `square_consumer`, но первый результат каждый потребитель отдаёт через `first_delay` секунд.
+
+    Для проверок: родитель, который не ждёт результаты `get()`, а спит и потом собирает то,
+    что уже лежит в очереди (`while not results.empty()`), недосчитается результатов при
+    каждом запуске, а не только на медленной машине.
+    """
+    first = True
+    while True:
+        item = tasks.get()
+        if item is STOP:
+            return
+        if first:
+            time.sleep(first_delay)
+            first = False
+        results.put((item, item * item, os.getpid()))
+
+
 PAUSE = 1e-4
 """Пауза (с) между чтением и записью в `add_to_counter`: окно, в которое влезает другой процесс."""
 
@@ -80,7 +98,7 @@ def add_to_counter(counter: Any, times: int, lock: Any = None) -> None:
 
     Пауза `PAUSE` между чтением и записью — нарочно вставленная точка переключения: без
     блокировки другой процесс успевает прочитать то же старое значение, и прибавки теряются
-    каждый раз, а не «иногда». Пауза не нулевая, чтобы дети, запущенные друг за другом,
+    каждый раз, а не «иногда». Пауза не нулевая, чтобы дочерние процессы, запущенные друг за другом,
     точно успели поработать одновременно. С `lock` (например, `counter.get_lock()`) чтение и запись
     идут под одной блокировкой, и ничего не теряется.
     """
@@ -117,7 +135,7 @@ def reap_new_children(before: Iterable[Any] = ()) -> int:
     """Убить и дождаться дочерних процессов, которых не было в снимке `before`; вернуть их число.
 
     Для тестов упражнений: снимок `set(multiprocessing.active_children())` до вызова кода
-    студента, после — проверка «новых детей не осталось». Забытый потребитель (нет метки
+    студента, после — проверка «новых дочерних процессов не осталось». Забытый потребитель (нет метки
     `STOP`) иначе висел бы до конца ядра и мешал проверкам следующих упражнений.
     """
     known = set(before)
@@ -130,11 +148,11 @@ def reap_new_children(before: Iterable[Any] = ()) -> int:
 
 
 class CountingProcessPool(ProcessPoolExecutor):
-    """`ProcessPoolExecutor`, который считает отправленные задачи — «сообщения» детям.
+    """`ProcessPoolExecutor`, который считает отправленные задачи — «сообщения» дочерним процессам.
 
     Каждое `submit` — одна пачка аргументов, упакованная pickle и отправленная по каналу.
     `map(fn, items, chunksize=k)` внутри делает `submit` на каждый кусок из k элементов,
-    поэтому `messages` показывает, сколько раз пул на самом деле обращался к детям.
+    поэтому `messages` показывает, сколько раз пул на самом деле обращался к дочерним процессам.
     """
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -163,10 +181,127 @@ def increment_plain(counter: Any, times: int, go: Any = None) -> None:
 
     Даже у синхронизированного `Value` (lock=True по умолчанию) блокировка берётся отдельно
     на чтение и отдельно на запись, поэтому `+=` из нескольких процессов теряет прибавки.
-    `go` (например, `multiprocessing.Event`) — стартовый сигнал: дети ждут его и начинают
+    `go` (например, `multiprocessing.Event`) — стартовый сигнал: дочерние процессы ждут его и начинают
     вместе, иначе первый может закончить раньше, чем запустится второй.
     """
     if go is not None:
         go.wait()
     for _ in range(times):
         counter.value += 1
+
+
+def ticket_terminal(counter: Any, ready: Any, stop: Any, out: Any, pause: float = 2e-4) -> None:
+    """Терминал кассы в дочернем процессе: брать номера билетов из общего `counter`, пока не `stop`.
+
+    Номер берётся под блокировкой самого Value (`counter.get_lock()`): прочитать, прибавить 1,
+    записать — и это и есть номер билета. После первого билета терминал кладёт в `ready`
+    метку, что работает; в конце кладёт в `out` список своих номеров. Пауза `pause` — *вне*
+    блокировки, чтобы терминалы не захватывали её подряд и родитель тоже мог взять номер.
+    """
+    taken = []
+    while not stop.is_set() or not taken:
+        with counter.get_lock():
+            number = counter.value + 1
+            counter.value = number
+        taken.append(number)
+        if len(taken) == 1:
+            ready.put(os.getpid())
+        time.sleep(pause)
+    out.put(taken)
+
+
+class SlowValue:
+    """Обёртка над `multiprocessing.Value` для проверок: чтение `.value` — с окнами уступки.
+
+    Перед чтением и после него поток засыпает на `pause` секунд, так что «прочитать —
+    прибавить — записать» без общей блокировки пропускает чужие прибавки (детей и других
+    потоков) при каждом запуске, а чтение номера *после* выхода из блокировки видит чужой
+    номер. `get_lock()`, `with`, `get_obj()` ведут к настоящему Value.
+    """
+
+    def __init__(self, real: Any, pause: float = 5e-4) -> None:
+        self._real = real
+        self._pause = pause
+
+    @property
+    def value(self) -> Any:
+        time.sleep(self._pause)
+        seen = self._real.value
+        time.sleep(self._pause)
+        return seen
+
+    @value.setter
+    def value(self, new: Any) -> None:
+        self._real.value = new
+
+    def get_lock(self) -> Any:
+        return self._real.get_lock()
+
+    def get_obj(self) -> Any:
+        return self._real.get_obj()
+
+    def __enter__(self) -> Any:
+        return self._real.__enter__()
+
+    def __exit__(self, *exc: object) -> Any:
+        return self._real.__exit__(*exc)
+
+
+def ticket_rush(
+    next_ticket: Any, terminals: int = 2, threads: int = 3, calls: int = 60, timeout: float = 15.0
+) -> tuple[list[int], list[int], int]:
+    """Номера билетов берут `terminals` дочерних процессов и `threads` потоков этого процесса сразу.
+
+    Потоки вызывают `next_ticket(counter)` по `calls` раз (counter — `SlowValue` над общим
+    `Value("i", 0)`), пока терминалы (`ticket_terminal`) берут номера под `counter.get_lock()`.
+    Вернуть (номера, полученные потоками; номера терминалов; итог счётчика). Все номера
+    вместе должны быть ровно 1…итог без повторов. Исключение из `next_ticket` пробрасывается.
+    """
+    ctx = multiprocessing.get_context()
+    real = ctx.Value("i", 0)
+    ready, out, stop = ctx.Queue(), ctx.Queue(), ctx.Event()
+    children = [ctx.Process(target=ticket_terminal, args=(real, ready, stop, out)) for _ in range(terminals)]
+    for child in children:
+        child.start()
+    got: list[int] = []
+    errors: list[BaseException] = []
+    guard = threading.Lock()
+    try:
+        for _ in children:
+            ready.get(timeout=timeout)  # все терминалы уже работают
+        slow = SlowValue(real)
+
+        def cashier() -> None:
+            try:
+                mine = [next_ticket(slow) for _ in range(calls)]
+            except BaseException as exc:  # noqa: BLE001 — отдаём вызывающему
+                with guard:
+                    errors.append(exc)
+                return
+            with guard:
+                got.extend(mine)
+
+        workers = [threading.Thread(target=cashier, name=f"касса {i}", daemon=True) for i in range(threads)]
+        for worker in workers:
+            worker.start()
+        deadline = time.monotonic() + timeout
+        for worker in workers:
+            worker.join(max(0.0, deadline - time.monotonic()))
+        if any(worker.is_alive() for worker in workers):
+            raise TimeoutError(
+                f"next_ticket не вернулась за {timeout:g} с: ждёт блокировку, которую не отпустили?"
+            )
+        stop.set()
+        terminal_numbers: list[int] = []
+        for _ in children:
+            terminal_numbers.extend(out.get(timeout=timeout))
+    finally:
+        stop.set()
+        for child in children:
+            child.join(1.0)
+            if child.is_alive():  # терминал ждёт блокировку, которую так и не отпустили
+                child.kill()
+                child.join(5)
+    if errors:
+        raise errors[0]
+    return got, terminal_numbers, real.value

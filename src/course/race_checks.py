@@ -2,7 +2,7 @@
 
 Зачем: ошибка синхронизации проявляется «иногда», а тест должен давать один и тот же
 вердикт при каждом запуске. Поэтому здесь гонку не ждут, а *провоцируют*, и зависание не
-ждут до таймаута ячейки, а *распознают*:
+ждут до тайм-аута ячейки, а *распознают*:
 
 - `provoke_race` запускает действие из многих потоков сразу (через барьер), повторяет прогоны
   в пределах бюджета времени и проверяет инвариант после каждого. Одного
@@ -35,7 +35,7 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
 
-from course.checks import ExerciseFailure
+from course.checks import ExerciseFailure, ExerciseNotSolved, unsolved_reason
 
 # ---------------------------------------------------------------- провокация гонок
 
@@ -247,7 +247,7 @@ class LockMonitor:
     """Раздаёт блокировки-шпионы и знает, кто какую держит и кто какую ждёт.
 
     Граф «ждёт»: поток T ждёт блокировку L, которую держит поток U, — ребро T → U. Цикл в
-    этом графе — взаимоблокировка. Ожидания с таймаутом (`acquire(timeout=…)`) в граф не
+    этом графе — взаимоблокировка. Ожидания с тайм-аутом (`acquire(timeout=…)`) в граф не
     входят: такой поток сдастся сам, это лекарство, а не болезнь.
     """
 
@@ -256,7 +256,7 @@ class LockMonitor:
         self.poll = poll
         self._mutex = _thread.allocate_lock()
         self._owner: dict[TracedLock, int] = {}  # блокировка -> ident владельца
-        self._waiting: dict[int, TracedLock] = {}  # ident -> блокировка (ожидание без таймаута)
+        self._waiting: dict[int, TracedLock] = {}  # ident -> блокировка (ожидание без тайм-аута)
         self._names: dict[int, str] = {}  # ident -> имя потока
         self._abort: set[int] = set()
         self.reports: list[str] = []
@@ -883,4 +883,8 @@ def polite_rivals(
         targets[name] = partial(worker, first, second, work, rng, clock.sleep, max_attempts)
     outcome = clock.run(targets, timeout=10)
     outcome.pop("жадный", None)
+    for error in outcome.values():
+        reason = unsolved_reason(error) if isinstance(error, BaseException) else None
+        if reason is not None:
+            raise ExerciseNotSolved(f"{getattr(worker, '__name__', 'функция')}: {reason}.")
     return Politeness(clock, outcome, worked, locks, max_attempts)

@@ -10,7 +10,7 @@
     result.stdout                 # '4\\n'
 
 Не путать с `subprocess.run` «как есть»: здесь зависший скрипт убивается через `timeout`
-секунд с объяснением по-русски, а не вешает ячейку, и stderr ребёнка не попадает в stderr
+секунд с объяснением по-русски, а не вешает ячейку, и stderr дочернего процесса не попадает в stderr
 ячейки (nbgrader обнулил бы такую ячейку-тест).
 
 Для упражнений: `run_function(func, *args)` переносит функцию из ячейки в скрипт (по её
@@ -72,7 +72,7 @@ class ScriptFailed(ExerciseFailure):
 
 @dataclass(frozen=True)
 class ScriptResult:
-    """Итог запуска скрипта: код возврата, вывод и время по стене (секунды)."""
+    """Итог запуска скрипта: код возврата, вывод и время по часам (секунды)."""
 
     returncode: int
     stdout: str
@@ -84,7 +84,7 @@ class ScriptResult:
         return self.returncode == 0
 
     def error_summary(self) -> str:
-        """Последняя строка stderr ребёнка — обычно тип и текст исключения."""
+        """Последняя строка stderr дочернего процесса — обычно тип и текст исключения."""
         lines = [line for line in self.stderr.strip().splitlines() if line.strip()]
         return lines[-1].strip() if lines else f"код возврата {self.returncode}, stderr пуст"
 
@@ -264,4 +264,35 @@ emit({{
     "patched": sorted(name for name in ("time", "socket", "select", "thread", "os", "ssl")
                       if _monkey.is_module_patched(name)),
 }})
+"""
+
+
+def concurrency_driver(func_name: str, spy: str = "fetch_text") -> str:
+    """Драйвер для `run_function`: сколько вызовов `spy` шло одновременно — точно, на стороне клиента.
+
+    Зачем: сервис видит запросы со своей стороны и отпускает счётчик чуть позже ответа, поэтому
+    проверка по нему вынуждена допускать «limit + 1» — и пропускает пул на одного больше. Здесь
+    глобальное имя `spy` из PRELUDE (по умолчанию `fetch_text`) перед вызовом функции заменяется
+    обёрткой со счётчиком: функция, которая берёт его как глобальное имя, считается точно. Если
+    функция импортировала своё `fetch_text`, обёртка не увидит вызовов (`calls == 0`) — тогда
+    проверка вправе опереться на счётчик сервиса.
+
+    Результат (через emit): value, peak (наибольшее число одновременных вызовов), calls.
+    """
+    return f"""
+_real_{spy} = {spy}
+_spy_state = {{"now": 0, "peak": 0, "calls": 0}}
+
+
+def {spy}(*args, **kwargs):
+    _spy_state["now"] += 1
+    _spy_state["calls"] += 1
+    _spy_state["peak"] = max(_spy_state["peak"], _spy_state["now"])
+    try:
+        return _real_{spy}(*args, **kwargs)
+    finally:
+        _spy_state["now"] -= 1
+
+
+emit({{"value": {func_name}(*ARGS), "peak": _spy_state["peak"], "calls": _spy_state["calls"]}})
 """

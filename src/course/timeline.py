@@ -93,7 +93,7 @@ class span:  # noqa: N801 — читается как `with span("скачать
     """Отрезок работы текущего потока: `with span("скачать"):` или декоратор `@span("скачать")`.
 
     Вне записи почти ничего не стоит. `kind=None` — вид определяется сам: «работает», если
-    процессорное время потока составило не меньше трети времени по стене, иначе «ждёт»
+    процессорное время потока составило не меньше трети времени по часам, иначе «ждёт»
     (сон, сеть, очередь к GIL). Внутри корутин не нужен: задачи asyncio записываются сами.
     """
 
@@ -228,7 +228,7 @@ def _after_fork_in_child() -> None:
     global _ACTIVE, _steps_users, _steps_lock
     inbox = getattr(_ACTIVE, "inbox", None)
     _ACTIVE = _ChildSink(inbox) if inbox else None
-    if _steps_users:  # шаги задач asyncio в ребёнке никто не прочтёт: не засекать их
+    if _steps_users:  # шаги задач asyncio в дочернем процессе никто не прочтёт: не засекать их
         _steps_users = 0
         _steps_lock = threading.Lock()
         asyncio.events.Handle._run = _plain_run
@@ -371,7 +371,7 @@ class Recording:
         self.__dict__.update(state)
 
     def __repr__(self) -> str:
-        wall = "" if self.wall is None else f", стена {self.wall * 1000:.0f} мс"
+        wall = "" if self.wall is None else f", по часам {self.wall * 1000:.0f} мс"
         count = len(self._spans) if self._spans is not None else len(self._raw)  # не строим Span
         return f"<Recording {self.title!r}: {self.state}, записей {count}{wall}>"
 

@@ -15,7 +15,7 @@ VARIANTS = [
         "    while any(t.is_alive() for t in threads):\n        pass"),
         message="активное ожидание"),
     Variant("run_named_threads", "no_join_at_all", replace(
-        "    for t in threads:\n        t.join()\n", "")),
+        "    for t in threads:\n        t.join()\n", ""), message="дождитесь всех"),
     Variant("run_named_threads", "not_daemon", replace(", daemon=True", ""), message="daemon=True"),
     Variant("run_named_threads", "names_from_one", replace(
         'name=f"{prefix}-{i}"', 'name=f"{prefix}-{i + 1}"'),
@@ -62,7 +62,7 @@ def fetch_with_errors(urls, max_workers=8):
         except Exception as exc:
             errors[i + 1 if texts[i] is not None else i] = exc
     return texts, errors
-'''),
+''', message="останавливается на первом исключении"),
     Variant("fetch_with_errors", "no_except", replace(
         "            try:\n                texts[i] = future.result()\n            except Exception as exc:\n"
         "                errors[i] = exc",
@@ -263,7 +263,7 @@ def join_all(threads, timeout):
     # --- tally -----------------------------------------------------------------------------
     Variant("tally", "no_lock", replace("            with lock:\n                increment(counts, key)",
                                         "            increment(counts, key)"),
-            message="Lock"),
+            message="общую блокировку"),
     Variant("tally", "lock_per_task", '''
 def tally(chunks, workers, increment):
     counts = {}
@@ -277,7 +277,7 @@ def tally(chunks, workers, increment):
     with ThreadPoolExecutor(max_workers=workers) as pool:
         list(pool.map(work, chunks))
     return counts
-'''),
+''', message="общую блокировку"),
     Variant("tally", "sequential_loop", '''
 def tally(chunks, workers, increment):
     counts = {}
@@ -297,7 +297,7 @@ def tally(chunks, workers, increment):
     with ThreadPoolExecutor(max_workers=workers) as pool:
         parts = list(pool.map(work, chunks))
     return parts[-1] if parts else {}
-'''),
+''', message="counts не один на все задачи"),
     Variant("tally", "ignores_workers", replace(
         "ThreadPoolExecutor(max_workers=workers)", "ThreadPoolExecutor()"),
             message="workers"),

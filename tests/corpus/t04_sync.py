@@ -507,7 +507,7 @@ def run_phases(workers, phases, step):
             step(w, k)
 ''', message="одновременно"),
     Variant("run_phases", "no_join", replace(
-        "    for thread in threads:\n        thread.join()\n", ""), message="(join)", isolate=True),
+        "    for thread in threads:\n        thread.join()\n", ""), message="(join)"),
     Variant("run_phases", "wait_before_step", valid=True, source='''
 def run_phases(workers, phases, step):
     meeting = threading.Barrier(workers)

@@ -5,6 +5,24 @@ from corpus.runner import Variant, replace
 
 NOTEBOOK = "05-generators"
 
+_BATCHER_HEAD = '''
+class Reset(Exception):
+    """Сигнал для batcher: выбросить накопленную пачку."""
+
+
+def batcher(sink, size):
+    """Копить элементы из send и отдавать в sink пачками по size; Reset — сброс, close — дописать."""
+'''
+
+_BORROWED_HEAD = '''
+@contextlib.contextmanager
+def borrowed(pool):
+    """Взять предмет из pool на время блока with и вернуть его при любом выходе."""
+    if not pool:
+        raise LookupError("пусто")
+    item = pool.pop()
+'''
+
 VARIANTS = [
     # --- chunked
     Variant("chunked", "reused_list", message="один и тот же список", source='''
@@ -179,13 +197,7 @@ def running_average():
     # --- batcher
     Variant("batcher", "reused_list_clear", message="меняет тот же список", source=replace(
         "                sink(batch)\n                batch = []", "                sink(batch)\n                batch.clear()")),
-    Variant("batcher", "no_reset_handling", source='''
-class Reset(Exception):
-    """Сигнал для batcher: выбросить накопленную пачку."""
-
-
-def batcher(sink, size):
-    """Копить элементы из send и отдавать в sink пачками по size; Reset — сброс, close — дописать."""
+    Variant("batcher", "no_reset_handling", source=_BATCHER_HEAD + '''
     batch = []
     try:
         while True:
@@ -200,13 +212,7 @@ def batcher(sink, size):
     Variant("batcher", "reset_flushes", message="без вызова sink", source=replace(
         "            except Reset:\n                batch = []",
         "            except Reset:\n                if batch:\n                    sink(batch)\n                batch = []")),
-    Variant("batcher", "close_loses_tail", message="неполную пачку", source='''
-class Reset(Exception):
-    """Сигнал для batcher: выбросить накопленную пачку."""
-
-
-def batcher(sink, size):
-    """Копить элементы из send и отдавать в sink пачками по size; Reset — сброс, close — дописать."""
+    Variant("batcher", "close_loses_tail", message="неполную пачку", source=_BATCHER_HEAD + '''
     batch = []
     while True:
         try:
@@ -221,13 +227,7 @@ def batcher(sink, size):
 '''),
     Variant("batcher", "catches_everything", message="Ловите только Reset", source=replace(
         "            except Reset:", "            except Exception:")),
-    Variant("batcher", "yield_after_generator_exit", message="снова дошла до", source='''
-class Reset(Exception):
-    """Сигнал для batcher: выбросить накопленную пачку."""
-
-
-def batcher(sink, size):
-    """Копить элементы из send и отдавать в sink пачками по size; Reset — сброс, close — дописать."""
+    Variant("batcher", "yield_after_generator_exit", message="снова дошла до", source=_BATCHER_HEAD + '''
     batch = []
     while True:
         try:
@@ -247,13 +247,7 @@ def batcher(sink, size):
 '''),
     Variant("batcher", "close_sends_empty", replace("        if batch:\n            sink(batch)\n        raise",
                                                      "        sink(batch)\n        raise")),
-    Variant("batcher", "finally_and_return", valid=True, source='''
-class Reset(Exception):
-    """Сигнал для batcher: выбросить накопленную пачку."""
-
-
-def batcher(sink, size):
-    """Копить элементы из send и отдавать в sink пачками по size; Reset — сброс, close — дописать."""
+    Variant("batcher", "finally_and_return", valid=True, source=_BATCHER_HEAD + '''
     pending = []
     while True:
         try:
@@ -324,37 +318,16 @@ def run_all(gens):
 
 VARIANTS += [
     # --- borrowed (contextmanager с уборкой)
-    Variant("borrowed", "no_finally", message="finally вокруг yield", source='''
-@contextlib.contextmanager
-def borrowed(pool):
-    """Взять предмет из pool на время блока with и вернуть его при любом выходе."""
-    if not pool:
-        raise LookupError("пусто")
-    item = pool.pop()
-    yield item
+    Variant("borrowed", "no_finally", message="finally вокруг yield", source=_BORROWED_HEAD + '''    yield item
     pool.append(item)
 '''),
-    Variant("borrowed", "except_exception_swallows", message="проглотил", source='''
-@contextlib.contextmanager
-def borrowed(pool):
-    """Взять предмет из pool на время блока with и вернуть его при любом выходе."""
-    if not pool:
-        raise LookupError("пусто")
-    item = pool.pop()
-    try:
+    Variant("borrowed", "except_exception_swallows", message="проглотил", source=_BORROWED_HEAD + '''    try:
         yield item
     except Exception:
         pass
     pool.append(item)
 '''),
-    Variant("borrowed", "except_exception_reraise", message="except Exception не ловит", source='''
-@contextlib.contextmanager
-def borrowed(pool):
-    """Взять предмет из pool на время блока with и вернуть его при любом выходе."""
-    if not pool:
-        raise LookupError("пусто")
-    item = pool.pop()
-    try:
+    Variant("borrowed", "except_exception_reraise", message="except Exception не ловит", source=_BORROWED_HEAD + '''    try:
         yield item
     except Exception:
         pool.append(item)
@@ -394,4 +367,9 @@ def borrowed(pool):
     else:
         pool.append(thing)
 '''),
+]
+
+VARIANTS += [  # однострочные ошибки
+    Variant("chunked", "islice_one_more", replace("itertools.islice(it, n)", "itertools.islice(it, n + 1)")),
+    Variant("run_all", "yields_the_generator", replace("results.append((yield from gen))", "results.append((yield gen))")),
 ]

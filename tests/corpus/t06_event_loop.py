@@ -293,3 +293,8 @@ def run_echo_clients(address, conversations):
         loop.close()
 '''),
 ]
+
+VARIANTS += [  # однострочные ошибки
+    Variant("run_echo_clients", "blocking_socket", message="setblocking(False)", source=replace(
+        "        sock.setblocking(False)\n", "")),
+]

@@ -84,11 +84,13 @@ def fetch_pages(urls, limit):
     jobs = [gevent.spawn(fetch_text, url) for url in urls]
     gevent.joinall(jobs)
     return [job.value for job in jobs]
-''', message="Передайте limit в Pool"),
+''', message="передайте limit в Pool(limit)"),
     Variant("fetch_pages", "unordered", '''
 def fetch_pages(urls, limit):
     return list(Pool(limit).imap_unordered(fetch_text, urls))
 '''),
+    Variant("fetch_pages", "pool_one_too_big", replace("Pool(limit)", "Pool(limit + 1)"),
+            message="передайте limit в Pool(limit)"),
     Variant("fetch_pages", "semaphore_and_joinall", valid=True, source='''
 def fetch_pages(urls, limit):
     from gevent.lock import BoundedSemaphore
@@ -102,6 +104,17 @@ def fetch_pages(urls, limit):
     jobs = [gevent.spawn(one, url) for url in urls]
     gevent.joinall(jobs, raise_error=True)
     return [job.value for job in jobs]
+'''),
+    Variant("fetch_pages", "own_imports_and_pool_spawn", valid=True, source='''
+def fetch_pages(urls, limit):
+    from gevent.pool import Pool as GreenPool
+
+    from course.slow_api import fetch_text as get
+
+    pool = GreenPool(limit)
+    jobs = [pool.spawn(get, url) for url in urls]
+    pool.join()
+    return [job.get() for job in jobs]
 '''),
     # ---------------------------------------------------------------- checksums
     Variant("checksums", "time_sleep_kept", '''

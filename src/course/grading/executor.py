@@ -485,11 +485,26 @@ class RobustExecute(Execute):
         )
 
 
+#: Так начинается трассировка группы исключений (traceback.print_exception). Только её и держим за
+#: падение: обычная трассировка в stderr — это, например, исключение в чужом потоке (тема 02).
+_GROUP_TRACEBACK = "Exception Group Traceback (most recent call last)"
+
+
 class StderrNotFatal(NbGraderPreprocessor):
-    """stderr в ячейке без ошибки — не повод ставить 0: переносим его в stdout с пометкой."""
+    """stderr в ячейке без ошибки — не повод ставить 0: переносим его в stdout с пометкой.
+
+    Кроме трассировки группы исключений: IPython 9 показывает ExceptionGroup (из TaskGroup) не
+    ошибкой ячейки, а текстом в stderr. Такая ячейка упала — stderr остаётся, и nbgrader ставит
+    0, как за любую ошибку.
+    """
 
     def preprocess_cell(self, cell, resources, index):
-        if cell.cell_type == "code" and not any(o.output_type == "error" for o in cell.outputs):
+        crashed = any(
+            o.output_type == "stream" and o.name == "stderr" and _GROUP_TRACEBACK in o.text
+            for o in cell.get("outputs", [])
+        )
+        failed = crashed or any(o.output_type == "error" for o in cell.get("outputs", []))
+        if cell.cell_type == "code" and not failed:
             for output in cell.outputs:
                 if output.output_type == "stream" and output.name == "stderr":
                     output.name = "stdout"

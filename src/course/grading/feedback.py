@@ -92,10 +92,16 @@ def without_hidden_tests(nb: Any) -> Any:
 
 
 def hidden_lines(nb: Any) -> list[str]:
-    """Строки скрытых тестов ноутбука, которые нельзя показывать (длинные — первыми)."""
-    lines = {line.strip() for cell in nb.cells if _is_test(cell)
-             for block in hidden_blocks(cell.source) for line in block.splitlines()}
-    return sorted((x for x in lines if len(x) >= MIN_LINE), key=len, reverse=True)
+    """Строки скрытых тестов ноутбука, которые нельзя показывать (длинные — первыми).
+
+    Строка, которая есть и в видимой части (`peak = probe.stats.peak_in_flight`), студенту
+    и так известна: её не вычёркиваем.
+    """
+    tests = [cell.source for cell in nb.cells if _is_test(cell)]
+    visible = {line.strip() for source in tests for line in strip_hidden(source).splitlines()}
+    lines = {line.strip() for source in tests for block in hidden_blocks(source)
+             for line in block.splitlines()}
+    return sorted((x for x in lines - visible if len(x) >= MIN_LINE), key=len, reverse=True)
 
 
 def teacher_paths(extra: list[str] | None = None) -> list[str]:

@@ -34,8 +34,10 @@ DEMO_TAG = "demo"  # ячейка-демонстрация: при провер�
 # nbgrader по-прежнему ставит 0 упавшему тесту.
 RAISES_TAG = "raises-exception"
 SELF_CHECK = "**Проверьте себя"  # так начинается markdown перед ячейками самопроверки
-# Что JupyterLab сам пишет в метаданные при сохранении: пусть это уже лежит в git, и первое
-# сохранение у студента не даёт правок (кроме версии Python, если она у него другая).
+# Что JupyterLab сам пишет в метаданные при сохранении (проверено в Chromium: открыть и сохранить
+# ноутбук — других правок нет): пусть это уже лежит в git. Версия — Python машин курса (CI,
+# make lab); у студента с другой 3.11.x при сохранении изменится одна эта строка в конце файла,
+# вдали от ячеек, и git сливает её с обновлениями курса без конфликта.
 LANGUAGE_INFO = {
     "codemirror_mode": {"name": "ipython", "version": 3},
     "file_extension": ".py",
@@ -43,7 +45,7 @@ LANGUAGE_INFO = {
     "name": "python",
     "nbconvert_exporter": "python",
     "pygments_lexer": "ipython3",
-    "version": "3.11",
+    "version": "3.11.7",
 }
 BINDER_URL = re.compile(r"https://mybinder\.org/v2/gh/[^/\s)]+/[^/\s)]+/[^?\s)]+")
 BINDER_BADGE = re.compile(r"\[!\[Binder\]\(https://mybinder\.org/badge_logo\.svg\)\]")

@@ -268,18 +268,21 @@ class Sandbox:
 
         if self.kernel_pid is not None:
             kill_process_tree(self.kernel_pid)
-        if self.level in (USER, DIR):  # без своего дерева pid: добить всех, кто от nobody
-            _kill_owned(self.uid) if self.level == USER else None
+        if self.level in (USER, DIR):  # своего дерева pid нет: добить ушедших в setsid по папке
+            _kill_left_in(self.root)
         shutil.rmtree(self.root, ignore_errors=True)
 
 
-def _kill_owned(uid: int | None) -> None:
-    """Уровень `user`: всё, что работает от пользователя песочницы, — от этой работы."""
-    if uid is None:
-        return
-    for proc in psutil.process_iter(["uids"]):
+def _kill_left_in(root: Path) -> None:
+    """Без пространства pid: процессы, чья рабочая папка — в песочнице, остались от этой работы.
+
+    (Не «все процессы nobody»: при `--jobs 2` там и ядро соседней работы.) Ушедший в setsid
+    и сменивший папку процесс так не найти — это предел уровней `user` и `dir`.
+    """
+    prefix = str(root)
+    for proc in psutil.process_iter(["cwd"]):
         try:
-            if proc.info["uids"] and proc.info["uids"].real == uid:
+            if (proc.info["cwd"] or "").startswith(prefix):
                 proc.kill()
         except psutil.Error:
             pass
