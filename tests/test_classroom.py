@@ -512,7 +512,7 @@ def run_class(tmp_path: Path, accounts: SystemUsers | None) -> None:
             pages = sorted(folder.rglob("*.html"))
             assert len(pages) == 1, f"{name}: ожидался один отзыв, есть {pages}"
             text = pages[0].read_text(encoding="utf-8")
-            assert f"Score: {score:.1f} / 8.0" in text, f"{name}: в отзыве не его балл {score}"
+            assert f"баллы: {score:.1f} из 8.0" in text, f"{name}: в отзыве не его балл {score}"
             feedback_pages[name] = text
         assert len(set(feedback_pages.values())) == len(STUDENTS), "отзывы студентов совпадают"
         step("студенты забрали отзывы")

@@ -41,6 +41,7 @@ ELSEWHERE = {
 }
 CLASSROOM_LEAD = "**Занятие.**"  # блок выполняет tests/test_classroom.py в терминале преподавателя хаба
 SERVERS = ("make lab",)  # запускают сервер: ждём адрес с токеном и останавливаем
+# Строка «!команда» — из ячейки ноутбука: выполняется без «!» в папке ноутбука своей темы.
 # Ненулевой код, который команда обязана вернуть на данных теста, и почему.
 EXPECTED_CODES = {
     "course check": ({0, 1}, "ноутбук студента — заготовка: упражнения не решены, код 1"),
@@ -199,7 +200,12 @@ def test_readme_commands_run_as_written(tmp_path) -> None:
             reason = _run_server(command, course, env, tmp_path / f"server-{number}.log")
             (skipped if reason else ran).append(f"{command.program}: {reason}" if reason else command.program)
             continue
-        done = subprocess.run(["bash", "-c", command.program], cwd=course, env=env, capture_output=True,
+        program, where = command.program, course
+        if program.startswith("!"):  # команда из ячейки ноутбука: папка ноутбука той темы
+            program = program[1:]
+            topics = [w for w in program.split() if (course / "notebooks" / w).is_dir()]
+            where = course / "notebooks" / (topics[0] if topics else "")
+        done = subprocess.run(["bash", "-c", program], cwd=where, env=env, capture_output=True,
                               text=True, timeout=900)
         allowed = next((codes for key, (codes, _) in EXPECTED_CODES.items() if key in command.program), {0})
         assert done.returncode in allowed, (
