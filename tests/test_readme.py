@@ -89,6 +89,37 @@ def _copy_repo(dest: Path) -> Path:
     return dest
 
 
+GIT_ENV = {"GIT_AUTHOR_NAME": "Студент", "GIT_AUTHOR_EMAIL": "student@example.org",
+           "GIT_COMMITTER_NAME": "Студент", "GIT_COMMITTER_EMAIL": "student@example.org"}
+
+
+def _student_clone(course: Path, scratch: Path) -> None:
+    """Копия курса — клон git с upstream (как у студента после git clone), в котором курс
+    успел обновиться, а студент поменял свой ноутбук: «Обновить курс» есть что сливать."""
+    def git(*args: str, cwd: Path = course) -> None:
+        subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True,
+                       env={**os.environ, **GIT_ENV})
+
+    git("init", "-q", "-b", "main")
+    git("add", "-A", ".")
+    git("commit", "-q", "-m", "курс")
+    upstream = scratch / "upstream.git"
+    git("clone", "-q", "--bare", str(course), str(upstream), cwd=scratch)
+    git("remote", "add", "origin", str(upstream))
+    git("fetch", "-q", "origin")
+    git("branch", "-q", "--set-upstream-to=origin/main", "main")
+    work = scratch / "author"
+    git("clone", "-q", str(upstream), str(work), cwd=scratch)
+    (work / "CHANGELOG-course.md").write_text("обновление курса\n", encoding="utf-8")
+    git("add", "CHANGELOG-course.md", cwd=work)
+    git("commit", "-q", "-m", "курс обновился", cwd=work)
+    git("push", "-q", "origin", "main", cwd=work)
+    notebook = course / "notebooks" / ASSIGNMENT / NOTEBOOK
+    nb = nbformat.read(notebook, as_version=4)
+    nb.cells.append(nbformat.v4.new_markdown_cell("Мои заметки."))
+    nbformat.write(nb, notebook)
+
+
 def _notebook(how: str, scratch: Path) -> bytes:
     make_submission(scratch, how, LAYOUT.solutions, LAYOUT.notebooks)
     return (scratch / "submitted" / how / ASSIGNMENT / NOTEBOOK).read_bytes()
@@ -183,8 +214,10 @@ def _check_after(command: Command, course: Path) -> None:
 def test_readme_commands_run_as_written(tmp_path) -> None:
     course = _copy_repo(tmp_path / "course")
     _lms_archives(course, tmp_path / "scratch")
+    _student_clone(course, tmp_path / "scratch")
     released_before = digest(course / "notebooks")
-    env = {**os.environ, "PATH": f"{course / '.venv' / 'bin'}{os.pathsep}{os.environ.get('PATH', '')}"}
+    env = {**os.environ, **GIT_ENV,
+           "PATH": f"{course / '.venv' / 'bin'}{os.pathsep}{os.environ.get('PATH', '')}"}
     env.pop("JUPYTER_CONFIG_PATH", None)
     # make в копии не должен ставить пакеты в общий .venv (editable-установка ушла бы в копию)
     plan = subprocess.run(["make", "-n", "setup"], cwd=course, env=env, capture_output=True, text=True)
