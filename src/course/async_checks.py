@@ -30,6 +30,7 @@ import gc
 import inspect
 import linecache
 import logging
+import os
 import sys
 import threading
 import time
@@ -90,6 +91,12 @@ class _LoopWatch:
     Шаг цикла — всё, что цикл выполняет между двумя опросами селектора. Обёртка вокруг
     `select` отмечает начало и конец шага; сторожевой поток, заметив долгий шаг, читает стек
     потока цикла (`sys._current_frames`) и запоминает самую глубокую корутину студента.
+
+    Длина шага — настоящее время *минус* время, которое поток цикла был готов работать, но
+    ждал свободного ядра (Linux: второе поле `/proc/thread-self/schedstat`). На занятой
+    машине (Binder, CI, два «жгущих» процесса на двух ядрах) честный шаг может растянуться
+    за порог только из-за очереди к процессору — это не блокировка. А `time.sleep` или
+    синхронный запрос в корутине в этой очереди не стоят: их время остаётся в шаге целиком.
     """
 
     def __init__(self, loop: asyncio.AbstractEventLoop, threshold: float) -> None:
@@ -100,6 +107,8 @@ class _LoopWatch:
         self.seen: dict[int, tuple[str, int | None, str]] = {}  # шаг → (корутина, строка, файл)
         self.thread_id = threading.get_ident()
         self._stop = threading.Event()
+        self._schedstat = _open_schedstat()  # сведения планировщика о *этом* потоке (потоке цикла)
+        self.step_queued = 0.0
         selector = getattr(loop, "_selector", None)  # есть у SelectorEventLoop
         if selector is not None:
             inner = selector.select
@@ -110,6 +119,7 @@ class _LoopWatch:
                     return inner(timeout)
                 finally:
                     self.step += 1
+                    self.step_queued = self.queued()
                     self.step_started = time.perf_counter()
 
             selector.select = select
@@ -121,6 +131,8 @@ class _LoopWatch:
         if started is None:
             return
         took = time.perf_counter() - started
+        if took >= self.threshold:  # дорогой вопрос планировщику — только о долгих шагах
+            took -= self.queued() - self.step_queued
         if took >= self.threshold:
             found = self.seen.get(self.step) or self.where_now()
             self.blocks.append(_block(round(took, 3), found))
@@ -144,7 +156,9 @@ class _LoopWatch:
         return 0.0 if started is None else time.perf_counter() - started
 
     def _watch(self) -> None:
-        poll = min(self.threshold / 5, 0.01)
+        # Редко: каждое пробуждение сторожа просит GIL у потока цикла, а на занятой машине сторож
+        # может ждать процессор, держа цикл (это время не видно в schedstat потока цикла).
+        poll = self.threshold / 2
         while not self._stop.wait(poll):
             step = self.step
             if step not in self.seen and self.busy_for() >= self.threshold / 2:
@@ -152,8 +166,28 @@ class _LoopWatch:
                 if found is not None and step == self.step:
                     self.seen[step] = found
 
+    def queued(self) -> float:
+        """Сколько секунд поток цикла провёл в очереди к процессору (0, если ОС не говорит)."""
+        if self._schedstat is None:
+            return 0.0
+        try:
+            return int(os.pread(self._schedstat, 128, 0).split()[1]) / 1e9
+        except (OSError, IndexError, ValueError):
+            return 0.0
+
     def stop(self) -> None:
         self._stop.set()
+        if self._schedstat is not None:
+            os.close(self._schedstat)
+            self._schedstat = None
+
+
+def _open_schedstat() -> int | None:
+    """Файл `schedstat` вызывающего потока (Linux), открытый один раз на весь прогон."""
+    try:
+        return os.open("/proc/thread-self/schedstat", os.O_RDONLY)
+    except OSError:
+        return None
 
 
 def _block(seconds: float, found: tuple[str, int | None, str] | None) -> Block:

@@ -159,6 +159,9 @@ def describe_cpu_comparison(timings: Sequence[Timing], cores: int) -> str:
     )
     if proc.cpu_share < 1.3 and cores > 1:
         lines.append("  Больше одного ядра процессам не досталось — машина занята; повторите позже.")
+    elif proc_speed > 1.1 * cores:
+        lines.append(f"  Ускорение больше числа ядер ({cores}) — тоже след занятой машины: последовательному "
+                     "счёту досталось меньше долей процессора, чем процессам.")
     return "\n".join(lines)
 
 

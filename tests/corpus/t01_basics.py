@@ -20,7 +20,7 @@ def classify_workload(func):
     return "cpu" if cpu >= wall / 10 else "io"
 ''', message="ровно один раз"),
     Variant("classify_workload", "wall_clock_twice", replace(
-        "time.process_time()", "time.perf_counter()", count=2)),
+        "time.process_time()", "time.perf_counter()", count=2), message="процессорными часами"),
     Variant("classify_workload", "absolute_cpu_threshold", '''
 def classify_workload(func):
     cpu0 = time.process_time()

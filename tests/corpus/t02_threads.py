@@ -241,7 +241,7 @@ def join_all(threads, timeout):
     Variant("join_all", "no_waiting", """
 def join_all(threads, timeout):
     return [thread.name for thread in threads if thread.is_alive()]
-"""),
+""", message="нужно дождаться (join)"),
     Variant("join_all", "equal_slices", """
 def join_all(threads, timeout):
     for thread in threads:
@@ -338,7 +338,7 @@ def explain_speedup(one, many, copies):
                                                       "parallelism = many.cpu / one.wall")),
     Variant("explain_speedup", "list_instead_of_tuple", replace(
         "return round(speedup, 2), round(parallelism, 2), verdict",
-        "return [round(speedup, 2), round(parallelism, 2), verdict]")),
+        "return [round(speedup, 2), round(parallelism, 2), verdict]"), message="кортеж из трёх"),
     Variant("explain_speedup", "table_of_thresholds", valid=True, source='''
 def explain_speedup(one, many, copies):
     busy = many.cpu / many.wall

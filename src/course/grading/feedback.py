@@ -218,3 +218,23 @@ def add_reasons(folder: Path, reasons: list[str]) -> None:
         if block:
             text = re.sub(r"(<body[^>]*>)", lambda m: m.group(1) + block, text, count=1)
         page.write_text(text, encoding="utf-8")
+
+
+def generate_feedback(config: Any, assignment: str, student: str) -> dict:
+    """Стоковый `generate_feedback` для одного студента — но с шаблоном из конфигурации.
+
+    `NbGraderAPI.generate_feedback` жёстко ставит `HTMLExporter.template_name = 'feedback'`
+    поверх конфигурации, и русский шаблон курса (`feedback_ru`) им не применить: с ним
+    `extra_template_basedirs` указывает на папку курса, и шаблон 'feedback' просто не находится.
+    Здесь — то же самое, что делает API, без этой подмены.
+    """
+    from nbgrader.apps import NbGraderAPI
+    from nbgrader.converters import GenerateFeedback
+    from nbgrader.utils import capture_log, temp_attrs
+
+    api = NbGraderAPI(config=config)
+    with temp_attrs(api.coursedir, assignment_id=assignment, student_id=student):
+        app = GenerateFeedback(coursedir=api.coursedir, parent=api)
+        app.force = True
+        return capture_log(app)
+

@@ -214,31 +214,13 @@ def grade_submission(request: dict) -> dict:
     return outcome
 
 
-def generate_feedback(api: Any, assignment: str, student: str) -> dict:
-    """`NbGraderAPI.generate_feedback`, но с шаблоном из конфигурации курса.
-
-    API nbgrader жёстко ставит шаблон 'feedback' (английский, для formgrader) поверх
-    `HTMLExporter.template_name`; `nbgrader generate_feedback` из командной строки берёт шаблон
-    курса. Отзыв `course grade` должен быть тем же, что у командной строки.
-    """
-    from nbgrader.converters import GenerateFeedback
-    from nbgrader.utils import capture_log, temp_attrs
-
-    with temp_attrs(api.coursedir, assignment_id=assignment, student_id=student):
-        app = GenerateFeedback(coursedir=api.coursedir, parent=api)
-        app.force = True
-        return capture_log(app)
-
-
 def write_feedback(config, assignment: str, student: str, reasons: list[str] | None = None) -> str | None:
     """Отзыв студенту (стоковый generate_feedback по общей базе: баллы, комментарии, выводы)
     и наши причины в нём; вернуть причину, если не вышло."""
-    from nbgrader.apps import NbGraderAPI
-
-    from course.grading.feedback import add_reasons
+    from course.grading.feedback import add_reasons, generate_feedback
 
     try:
-        done = generate_feedback(NbGraderAPI(config=config), assignment, student)
+        done = generate_feedback(config, assignment, student)  # с шаблоном курса (см. там)
         if done["success"]:
             cd = config["CourseDirectory"]
             add_reasons(Path(cd["root"]) / cd["feedback_directory"] / student / assignment, reasons or [])

@@ -172,13 +172,13 @@ class Sandbox:
         for name in ETC:
             if os.path.exists(f"/etc/{name}"):
                 args += ["--ro-bind", f"/etc/{name}", f"/etc/{name}"]
-        # /tmp — до окружения Python: bwrap монтирует по порядку, и окружение, лежащее в /tmp,
-        # иначе скрылось бы под пустой tmpfs (ядро умирало бы, не ответив)
-        args += ["--size", size, "--tmpfs", "/tmp"]
+        # Сначала пустые /tmp и домашняя папка, потом привязки: окружение курса может само лежать
+        # в /tmp (так бывает у CI и у временных клонов) и должно остаться видным поверх tmpfs.
+        args += ["--proc", "/proc", "--dev", "/dev",
+                 "--size", size, "--tmpfs", "/tmp", "--size", size, "--tmpfs", HOME]
         for root in python_roots():
             args += ["--ro-bind", root, root]
-        args += ["--proc", "/proc", "--dev", "/dev", "--size", size, "--tmpfs", HOME,
-                 "--bind", str(self.run), str(self.run), "--chdir", HOME]
+        args += ["--bind", str(self.run), str(self.run), "--chdir", HOME]
         for key, value in self.environment(env).items():
             args += ["--setenv", key, value]
         return [*args, "--", *command]
