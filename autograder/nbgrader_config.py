@@ -43,7 +43,10 @@ c.Execute.raise_on_iopub_timeout = False
 # шаблона nbgrader; его берут и `nbgrader generate_feedback`, и `course grade`.
 c.HTMLExporter.template_name = "feedback_ru"
 c.HTMLExporter.extra_template_basedirs = [
-    os.path.join(os.path.dirname(importlib.util.find_spec("course.grading").origin), "templates")
+    os.path.join(os.path.dirname(importlib.util.find_spec("course.grading").origin), "templates"),
+    # и шаблоны nbgrader: кнопка отзыва в formgrader (API nbgrader) просит свой шаблон 'feedback'
+    os.path.join(os.path.dirname(importlib.util.find_spec("nbgrader").origin),
+                 "server_extensions", "formgrader", "templates"),
 ]
 
 # Скрытые тесты не показываем в отзыве студенту.

@@ -41,6 +41,7 @@ ELSEWHERE = {
 }
 CLASSROOM_LEAD = "**Занятие.**"  # блок выполняет tests/test_classroom.py в терминале преподавателя хаба
 SERVERS = ("make lab",)  # запускают сервер: ждём адрес с токеном и останавливаем
+# Строка «!команда» — из ячейки ноутбука: выполняется без «!» в папке ноутбука своей темы.
 # Ненулевой код, который команда обязана вернуть на данных теста, и почему.
 EXPECTED_CODES = {
     "course check": ({0, 1}, "ноутбук студента — заготовка: упражнения не решены, код 1"),
@@ -86,6 +87,37 @@ def _copy_repo(dest: Path) -> Path:
             shutil.copy2(source, dest / name)
     (dest / ".venv").symlink_to(ROOT / ".venv")
     return dest
+
+
+GIT_ENV = {"GIT_AUTHOR_NAME": "Студент", "GIT_AUTHOR_EMAIL": "student@example.org",
+           "GIT_COMMITTER_NAME": "Студент", "GIT_COMMITTER_EMAIL": "student@example.org"}
+
+
+def _student_clone(course: Path, scratch: Path) -> None:
+    """Копия курса — клон git с upstream (как у студента после git clone), в котором курс
+    успел обновиться, а студент поменял свой ноутбук: «Обновить курс» есть что сливать."""
+    def git(*args: str, cwd: Path = course) -> None:
+        subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True,
+                       env={**os.environ, **GIT_ENV})
+
+    git("init", "-q", "-b", "main")
+    git("add", "-A", ".")
+    git("commit", "-q", "-m", "курс")
+    upstream = scratch / "upstream.git"
+    git("clone", "-q", "--bare", str(course), str(upstream), cwd=scratch)
+    git("remote", "add", "origin", str(upstream))
+    git("fetch", "-q", "origin")
+    git("branch", "-q", "--set-upstream-to=origin/main", "main")
+    work = scratch / "author"
+    git("clone", "-q", str(upstream), str(work), cwd=scratch)
+    (work / "CHANGELOG-course.md").write_text("обновление курса\n", encoding="utf-8")
+    git("add", "CHANGELOG-course.md", cwd=work)
+    git("commit", "-q", "-m", "курс обновился", cwd=work)
+    git("push", "-q", "origin", "main", cwd=work)
+    notebook = course / "notebooks" / ASSIGNMENT / NOTEBOOK
+    nb = nbformat.read(notebook, as_version=4)
+    nb.cells.append(nbformat.v4.new_markdown_cell("Мои заметки."))
+    nbformat.write(nb, notebook)
 
 
 def _notebook(how: str, scratch: Path) -> bytes:
@@ -182,8 +214,10 @@ def _check_after(command: Command, course: Path) -> None:
 def test_readme_commands_run_as_written(tmp_path) -> None:
     course = _copy_repo(tmp_path / "course")
     _lms_archives(course, tmp_path / "scratch")
+    _student_clone(course, tmp_path / "scratch")
     released_before = digest(course / "notebooks")
-    env = {**os.environ, "PATH": f"{course / '.venv' / 'bin'}{os.pathsep}{os.environ.get('PATH', '')}"}
+    env = {**os.environ, **GIT_ENV,
+           "PATH": f"{course / '.venv' / 'bin'}{os.pathsep}{os.environ.get('PATH', '')}"}
     env.pop("JUPYTER_CONFIG_PATH", None)
     # make в копии не должен ставить пакеты в общий .venv (editable-установка ушла бы в копию)
     plan = subprocess.run(["make", "-n", "setup"], cwd=course, env=env, capture_output=True, text=True)
@@ -199,7 +233,12 @@ def test_readme_commands_run_as_written(tmp_path) -> None:
             reason = _run_server(command, course, env, tmp_path / f"server-{number}.log")
             (skipped if reason else ran).append(f"{command.program}: {reason}" if reason else command.program)
             continue
-        done = subprocess.run(["bash", "-c", command.program], cwd=course, env=env, capture_output=True,
+        program, where = command.program, course
+        if program.startswith("!"):  # команда из ячейки ноутбука: папка ноутбука той темы
+            program = program[1:]
+            topics = [w for w in program.split() if (course / "notebooks" / w).is_dir()]
+            where = course / "notebooks" / (topics[0] if topics else "")
+        done = subprocess.run(["bash", "-c", program], cwd=where, env=env, capture_output=True,
                               text=True, timeout=900)
         allowed = next((codes for key, (codes, _) in EXPECTED_CODES.items() if key in command.program), {0})
         assert done.returncode in allowed, (

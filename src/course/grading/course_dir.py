@@ -151,6 +151,9 @@ def open_class(
     if cell_timeout:
         over.Execute.timeout = cell_timeout
     over.NbGraderAPI.log_level = "ERROR"
+    # Кто в каком курсе (JupyterHubAuthPlugin спрашивает хаб по токену) — это про обмен, а
+    # оценивается всё, что лежит в submitted/: оценка не зависит от хаба и его токена.
+    over.Authenticator.plugin_class = "nbgrader.auth.NoAuthPlugin"
     config.merge(over)
     return ClassFolder(config=config, files=loaded, root=root, source=source, release=release,
                        db=db, **steps)

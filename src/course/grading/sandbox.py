@@ -128,6 +128,9 @@ def python_roots() -> list[str]:
     import course
 
     roots = {sys.prefix, sys.base_prefix, sys.exec_prefix, str(Path(course.__file__).parent)}
+    # и папки пакетов, подключённые через .pth (site.addsitedir) вне sys.prefix — только
+    # site-packages: в sys.path бывает и папка курса (nbgrader кладёт туда cwd)
+    roots |= {p for p in sys.path if Path(p).name in ("site-packages", "dist-packages")}
     return sorted(r for r in roots if os.path.isdir(r))
 
 
