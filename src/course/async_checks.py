@@ -47,8 +47,11 @@ from course.checks import (
     group_failure,
     unsolved_reason,
 )
+from course.failure_pictures import blocked_picture, fail
 
 DEFAULT_THRESHOLD = 0.05  # секунды: дольше этого один шаг цикла — уже «блокировка»
+STEP_SHOWN = 0.002  # шаги цикла от 2 мс запоминаются для рисунка (короче — штрих, не виден)
+MAX_STEPS = 3000
 _COROUTINE_FLAGS = inspect.CO_COROUTINE | inspect.CO_ASYNC_GENERATOR | inspect.CO_ITERABLE_COROUTINE
 _OWN_FILES = (__file__, asyncio.__file__.rsplit("/", 1)[0])
 
@@ -61,6 +64,7 @@ class Block:
     coroutine: str = "неизвестная корутина"
     line: int | None = None
     call: str = ""  # текст строки, на которой корутина стояла (вызов, который блокирует), если виден
+    start: float = 0.0  # когда шаг начался, с от начала прогона (для рисунка)
 
     @property
     def where(self) -> str:
@@ -83,6 +87,7 @@ class AsyncRun:
     elapsed: float
     blocks: list[Block] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    steps: list[tuple[float, float]] = field(default_factory=list)  # шаги цикла от 2 мс: (начало, конец), с
 
 
 class _LoopWatch:
@@ -109,6 +114,8 @@ class _LoopWatch:
         self._stop = threading.Event()
         self._schedstat = _open_schedstat()  # сведения планировщика о *этом* потоке (потоке цикла)
         self.step_queued = 0.0
+        self.origin = time.perf_counter()
+        self.steps: list[tuple[float, float]] = []  # заметные шаги (от 2 мс) — для рисунка
         selector = getattr(loop, "_selector", None)  # есть у SelectorEventLoop
         if selector is not None:
             inner = selector.select
@@ -130,12 +137,15 @@ class _LoopWatch:
         started, self.step_started = self.step_started, None
         if started is None:
             return
-        took = time.perf_counter() - started
+        now = time.perf_counter()
+        took = now - started
+        if took >= STEP_SHOWN and len(self.steps) < MAX_STEPS:
+            self.steps.append((started - self.origin, now - self.origin))
         if took >= self.threshold:  # дорогой вопрос планировщику — только о долгих шагах
             took -= self.queued() - self.step_queued
         if took >= self.threshold:
             found = self.seen.get(self.step) or self.where_now()
-            self.blocks.append(_block(round(took, 3), found))
+            self.blocks.append(_block(round(took, 3), found, started - self.origin))
 
     def where_now(self) -> tuple[str, int | None, str] | None:
         """Самая глубокая корутина студента в стеке потока цикла прямо сейчас: (имя, строка, файл).
@@ -190,14 +200,14 @@ def _open_schedstat() -> int | None:
         return None
 
 
-def _block(seconds: float, found: tuple[str, int | None, str] | None) -> Block:
+def _block(seconds: float, found: tuple[str, int | None, str] | None, start: float = 0.0) -> Block:
     """Block по находке `where_now`: текст строки (из linecache: IPython кладёт туда ячейки)
     называет сам блокирующий вызов — `time.sleep(0.2)`, `fetch_json(url)`, — а не только корутину."""
     if found is None:
-        return Block(seconds)
+        return Block(seconds, start=start)
     name, line, filename = found
     text = linecache.getline(filename, line).strip() if line else ""
-    return Block(seconds, name, line, text[:80])
+    return Block(seconds, name, line, text[:80], start)
 
 
 class _CaptureAsyncioLog(logging.Filter):
@@ -282,7 +292,7 @@ def run_async(
             watch.stop()
             logging.getLogger("asyncio").removeFilter(capture)
             finished.set()
-        return AsyncRun(value, elapsed, watch.blocks, notes)
+        return AsyncRun(value, elapsed, watch.blocks, notes, watch.steps)
 
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
@@ -545,7 +555,7 @@ def expect_not_blocked(run: AsyncRun, what: str, hint: str = "") -> None:
         "равно идут по одной. Синхронный вызов (time.sleep, requests, fetch_json, долгий счёт) "
         "вынесите в await asyncio.to_thread(...) или loop.run_in_executor(...)."
     )
-    raise ExerciseFailure(f"{text} {hint}".strip())
+    fail(f"{text} {hint}".strip(), blocked_picture(run.blocks, run.steps))
 
 
 def expect_no_warnings(run: AsyncRun, what: str, hint: str = "") -> None:

@@ -115,9 +115,17 @@ def expect_equal(got: object, expected: object, what: str, hint: str = "") -> No
         raise ExerciseFailure(explain(what, expected, got, hint))
 
 
-def expect(condition: bool, message: str) -> None:
-    """Упасть с сообщением `message`, если условие ложно (в отличие от assert, не отключается -O)."""
+def expect(condition: bool, message: str, picture: Any = None) -> None:
+    """Упасть с сообщением `message`, если условие ложно (в отличие от assert, не отключается -O).
+
+    picture — `course.failure_pictures.FailurePicture` (например, `probe.picture(at_once=4)`):
+    при провале он рисуется под ячейкой — что сделал код студента и как было нужно.
+    """
     if not condition:
+        if picture is not None:
+            from course.failure_pictures import fail
+
+            fail(message, picture)
         raise ExerciseFailure(message)
 
 

@@ -36,6 +36,7 @@ from functools import partial
 from typing import Any
 
 from course.checks import ExerciseFailure, ExerciseNotSolved, unsolved_reason
+from course.failure_pictures import deadlock_picture, fail, race_picture
 
 # ---------------------------------------------------------------- провокация гонок
 
@@ -75,16 +76,24 @@ def add_yield_points(obj: Any, *names: str, pause: float = 0.0) -> Any:
             f"храните {', '.join(names)} в обычных атрибутах self."
         )
 
+    log: list[tuple[float, str, str, str, Any]] = []  # (время, поток, "read"|"write", атрибут, значение)
+
+    def note(op: str, name: str, value: Any) -> None:
+        if len(log) < RACE_LOG_LIMIT:
+            log.append((time.perf_counter(), threading.current_thread().name, op, name, value))
+
     def make(name: str) -> property:
         def getter(self: Any) -> Any:
             try:
                 value = self.__dict__[name]
             except KeyError:
                 raise AttributeError(name) from None
+            note("read", name, value)
             time.sleep(pause)
             return value
 
         def setter(self: Any, value: Any) -> None:
+            note("write", name, value)
             self.__dict__[name] = value
 
         return property(getter, setter)
@@ -95,11 +104,19 @@ def add_yield_points(obj: Any, *names: str, pause: float = 0.0) -> Any:
                 f"В классе {cls.__name__} {name} — свойство (property); по условию это должен "
                 f"быть обычный атрибут self.{name}."
             )
-    spied = type(cls.__name__, (cls,), {name: make(name) for name in names})
+    spied = type(cls.__name__, (cls,), {**{name: make(name) for name in names}, "_course_race_log": log})
     spied.__qualname__ = cls.__qualname__
     spied.__module__ = cls.__module__
     obj.__class__ = spied
     return obj
+
+
+RACE_LOG_LIMIT = 20_000  # чтений и записей в журнале точек уступки — для рисунка гонки хватает
+
+
+def race_log(obj: Any) -> list[tuple[float, str, str, str, Any]]:
+    """Журнал чтений и записей атрибутов, которые `add_yield_points` сделал точками уступки."""
+    return list(getattr(type(obj), "_course_race_log", ()))
 
 
 @dataclass
@@ -158,6 +175,7 @@ class RaceReport:
     broken: int
     problems: list[str]
     elapsed: float
+    log: list[tuple[float, str, str, str, Any]] = field(default_factory=list)  # журнал сломанного прогона
 
     @property
     def caught(self) -> bool:
@@ -177,7 +195,7 @@ class RaceReport:
                 f"{self.message()} Несколько потоков изменяли общие данные без синхронизации: "
                 "между чтением и записью успевал вмешаться другой поток."
             )
-            raise ExerciseFailure(f"{text} {hint}".strip())
+            fail(f"{text} {hint}".strip(), race_picture(self.log, self.problems[0]) if self.log else None)
 
 
 def provoke_race(
@@ -203,6 +221,7 @@ def provoke_race(
     """
     began = time.perf_counter()
     problems: list[str] = []
+    log: list[tuple[float, str, str, str, Any]] = []
     done = broken = 0
     with switch_interval(interval) if interval else _nothing():
         while done < runs:
@@ -215,11 +234,12 @@ def provoke_race(
             if problem:
                 broken += 1
                 problems.append(problem)
+                log = log or race_log(state)
                 if stop_on_first:
                     break
             if time.perf_counter() - began > budget:
                 break
-    return RaceReport(done, broken, problems, time.perf_counter() - began)
+    return RaceReport(done, broken, problems, time.perf_counter() - began, log)
 
 
 @contextmanager
@@ -506,6 +526,7 @@ class WatchResult:
     errors: dict[str, BaseException]
     stuck: list[str]
     elapsed: float
+    cycle: list[tuple[str, str, str]] | None = None  # цикл ожидания (поток, блокировка, владелец)
 
     def message(self) -> str:
         """Объяснение по-русски (пустая строка, если всё хорошо)."""
@@ -526,7 +547,8 @@ class WatchResult:
         """Упасть с ExerciseFailure, если была взаимоблокировка, зависание или исключение."""
         text = self.message()
         if text:
-            raise ExerciseFailure(f"{text} {hint}".strip())
+            picture = deadlock_picture(self.cycle) if self.deadlock and self.cycle else None
+            fail(f"{text} {hint}".strip(), picture)
 
 
 def run_watched(
@@ -570,7 +592,9 @@ def run_watched(
     stuck = [w.name for w in workers if w.is_alive()]
     if deadlock:
         errors = {k: v for k, v in errors.items() if not isinstance(v, DeadlockError)}
-    return WatchResult(not stuck and deadlock is None, deadlock, errors, stuck, time.perf_counter() - began)
+    cycle = monitor.cycles[0] if deadlock and monitor.cycles else None
+    elapsed = time.perf_counter() - began
+    return WatchResult(not stuck and deadlock is None, deadlock, errors, stuck, elapsed, cycle)
 
 
 # ---------------------------------------------------------------- виртуальное время для потоков

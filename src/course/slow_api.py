@@ -29,6 +29,8 @@ from dataclasses import asdict, dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+from course.failure_pictures import FailurePicture, requests_picture
+
 CONDITIONS = ["ясно", "облачно", "дождь", "снег", "туман", "гроза"]
 
 
@@ -43,6 +45,7 @@ class Stats:
     peak_in_flight: int = 0
     paths: list[str] = field(default_factory=list)
     events: list[tuple[str, str]] = field(default_factory=list)  # ("начат" | "закончен", путь) по порядку
+    times: list[list[float]] = field(default_factory=list)  # [начало, конец] запросов, perf_counter, с
 
     def started_during(self, path: str) -> int:
         """Сколько других запросов сервис *начал*, пока запрос `path` был в работе.
@@ -106,6 +109,17 @@ class SlowAPI:
         """Полный адрес на этом сервисе: `api.url('/page/3')`."""
         return f"http://127.0.0.1:{self.port}{urllib.parse.quote(path, safe='/?=&')}"
 
+    def picture(self, at_once: int) -> FailurePicture:
+        """Рисунок к провалу проверки одновременности: запросы этого сервиса на оси времени.
+
+        at_once — сколько запросов должно было идти сразу (предел пула или семафора). Пик выше —
+        рисунок «предел превышен», ниже — «шли по очереди»; рядом — та же работа, разложенная
+        по `at_once` местам. Строится дёшево; рисуется, только если проверка провалилась.
+        """
+        with self._lock:
+            times = [(start, end) for start, end in self.stats.times]
+        return requests_picture(times, at_once)
+
     def reset_stats(self) -> None:
         with self._lock:
             self.stats = Stats()
@@ -122,17 +136,21 @@ class SlowAPI:
         self.stop()
 
     # Вызывается из потоков-обработчиков сервера.
-    def _begin(self, path: str) -> bool:
+    def _begin(self, path: str) -> tuple[bool, list[float]]:
         with self._lock:
             self.stats.requests += 1
             self.stats.in_flight += 1
             self.stats.peak_in_flight = max(self.stats.peak_in_flight, self.stats.in_flight)
             self.stats.paths.append(path)
             self.stats.events.append(("начат", path))
-            return self._rng.random() < self.error_rate
+            when = [time.perf_counter(), float("nan")]
+            self.stats.times.append(when)
+            return self._rng.random() < self.error_rate, when
 
-    def _end(self, failed: bool, path: str = "") -> None:
+    def _end(self, failed: bool, path: str = "", when: list[float] | None = None) -> None:
         with self._lock:
+            if when is not None:
+                when[1] = time.perf_counter()
             self.stats.events.append(("закончен", path))
             self.stats.in_flight -= 1
             self.stats.errors += int(failed)
@@ -166,9 +184,9 @@ def _make_handler(api: SlowAPI) -> type[BaseHTTPRequestHandler]:
             path = urllib.parse.unquote(parsed.path)
             if path == "/stats":
                 with api._lock:
-                    self._reply(200, asdict(api.stats))
+                    self._reply(200, {k: v for k, v in asdict(api.stats).items() if k != "times"})
                 return
-            unlucky = api._begin(path)
+            unlucky, when = api._begin(path)
             status, body = 500, {"error": "внутренняя ошибка сервиса"}
             try:
                 time.sleep(float(query.get("delay", [api.delay])[0]))
@@ -182,7 +200,7 @@ def _make_handler(api: SlowAPI) -> type[BaseHTTPRequestHandler]:
                 # Запрос перестаёт считаться «в работе» до отправки ответа: иначе клиент,
                 # получив ответ, успевает прислать следующий, пока этот ещё числится, и пик
                 # выходит на 1 больше настоящего.
-                api._end(status >= 400, path)
+                api._end(status >= 400, path, when)
             self._reply(status, body)
 
         def _reply(self, status: int, body: object) -> None:

@@ -9,6 +9,7 @@
 from __future__ import annotations
 
 import ast
+import base64
 import os
 import re
 from dataclasses import dataclass
@@ -20,6 +21,7 @@ from traitlets.config import Config
 from traitlets.config.loader import PyFileConfigLoader
 
 from course.checks import NOT_SOLVED, unsolved_message
+from course.failure_pictures import METADATA_KEY
 from course.grading.executor import ABORTED, RobustExecute, StderrNotFatal
 from course.grading.release import CourseLayout, ReleaseError, find_root
 
@@ -43,6 +45,7 @@ class Verdict:
     message: str
     exercise: str = ""  # «Упражнение 2. скачать всё сразу» — из заголовка над упражнением
     what: str = ""  # первая строка docstring теста: что он проверяет
+    picture: str = ""  # PNG рисунка к провалу, сохранённый рядом с ноутбуком (или "")
 
     @property
     def title(self) -> str:
@@ -109,10 +112,32 @@ def check_notebook(path: Path, cell_timeout: int | None = None) -> list[Verdict]
         points = float(meta.get("points", 0))
         errors = [o for o in cell.outputs if o.output_type == "error"]
         earned, message = (0.0, describe(errors[-1])) if errors else (points, "пройдено")
+        picture = save_picture(cell, path, meta["grade_id"]) if errors else ""
+        if not errors:
+            picture_path(path, meta["grade_id"]).unlink(missing_ok=True)  # прошлый рисунок устарел
         verdicts.append(
-            Verdict(meta["grade_id"], points, earned, message, exercise, test_summary(cell.source))
+            Verdict(meta["grade_id"], points, earned, message, exercise, test_summary(cell.source), picture)
         )
     return verdicts
+
+
+def picture_path(notebook: Path, grade_id: str) -> Path:
+    """Куда `course check` кладёт рисунок к провалу теста: рядом с ноутбуком."""
+    return notebook.parent / f"{notebook.stem}.{grade_id}.png"
+
+
+def save_picture(cell, notebook: Path, grade_id: str) -> str:
+    """Сохранить рисунок к провалу (display_data с пометкой course_picture) в PNG; вернуть путь."""
+    target = picture_path(notebook, grade_id)
+    for output in cell.outputs:
+        if output.get("output_type") == "display_data" and METADATA_KEY in output.get("metadata", {}):
+            try:
+                target.write_bytes(base64.b64decode(output["data"]["image/png"]))
+            except (OSError, KeyError, ValueError):
+                return ""  # нет места или прав: отчёт важнее рисунка
+            return str(target)
+    target.unlink(missing_ok=True)
+    return ""
 
 
 def test_summary(source: str) -> str:
@@ -148,6 +173,8 @@ def report(verdicts: list[Verdict]) -> str:
         if tests_per_exercise[name] > 1 and v.what and v.what != name:
             name += f" ({v.what})"
         lines.append(f"{mark} {name} — {v.earned:g}/{v.points:g}: {v.message}")
+        if v.picture:
+            lines.append(f"   рисунок — что сделал ваш код и как было нужно: {v.picture}")
     earned, total = sum(v.earned for v in verdicts), sum(v.points for v in verdicts)
     lines.append(f"Итого: {earned:g} из {total:g} (видимые тесты; при оценке добавятся скрытые).")
     return "\n".join(lines)
