@@ -109,10 +109,14 @@ def explain(what: str, expected: object, got: object, hint: str = "") -> str:
     return f"{text} {hint}".strip()
 
 
-def expect_equal(got: object, expected: object, what: str, hint: str = "") -> None:
-    """Упасть с понятным сообщением, если `got != expected`."""
+def expect_equal(got: object, expected: object, what: str, hint: str = "", picture: Any = None) -> None:
+    """Упасть с понятным сообщением, если `got != expected`.
+
+    picture — рисунок к провалу (`course.failure_pictures`), например `items_picture(expected, got)`
+    для элементов, потерянных между потоками; для простого неверного значения его не нужно.
+    """
     if got != expected:
-        raise ExerciseFailure(explain(what, expected, got, hint))
+        expect(False, explain(what, expected, got, hint), picture)
 
 
 def expect(condition: bool, message: str, picture: Any = None) -> None:

@@ -24,7 +24,10 @@ from __future__ import annotations
 
 import socket
 import threading
+import time
 from typing import Any
+
+from course.failure_pictures import FailurePicture, requests_picture
 
 
 class EchoServer:
@@ -37,6 +40,7 @@ class EchoServer:
         self.log: list[tuple[int, bytes]] = []
         self.accepted = 0
         self.peak_connections = 0
+        self.times: list[list[float]] = []  # [открыто, закрыто] каждого соединения, perf_counter
         self._active = 0
         self._lines: dict[int, int] = {}
         self._closed: set[int] = set()
@@ -68,6 +72,7 @@ class EchoServer:
                 self.accepted += 1
                 self._active += 1
                 self.peak_connections = max(self.peak_connections, self._active)
+                self.times.append([time.perf_counter(), float("nan")])
                 self._lines[number] = 0
                 self._conns.append(conn)
                 self._cond.notify_all()
@@ -88,8 +93,15 @@ class EchoServer:
         finally:
             with self._cond:
                 self._closed.add(number)
+                self.times[number][1] = time.perf_counter()
                 self._active -= 1
                 self._cond.notify_all()
+
+    def picture(self, at_once: int) -> FailurePicture | None:
+        """Рисунок к провалу: соединения клиентов на оси времени и как они шли бы `at_once` сразу."""
+        with self._cond:
+            times = [(start, end) for start, end in self.times]
+        return requests_picture(times, at_once, ("соединение", "соединения", "соединений"))
 
     def _wait_turn(self, number: int, line: bytes) -> None:
         """Записать строку и, если нужно, подождать, пока остальные клиенты догонят."""

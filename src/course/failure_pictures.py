@@ -20,10 +20,12 @@
 from __future__ import annotations
 
 import base64
+import functools
 import io
+import json
 import textwrap
 from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, NoReturn
 
@@ -83,10 +85,11 @@ def show(picture: FailurePicture | None) -> bytes | None:
         from IPython.display import display
 
         if get_ipython() is not None:
+            data = json.loads(json.dumps(picture.data, ensure_ascii=False, default=repr))
             display(
                 {"image/png": base64.b64encode(png).decode("ascii"), "text/plain": picture.caption},
                 raw=True,
-                metadata={METADATA_KEY: {"kind": picture.kind, "caption": picture.caption}},
+                metadata={METADATA_KEY: {"kind": picture.kind, "caption": picture.caption, "data": data}},
             )
     except Exception:  # noqa: BLE001 — нет IPython или сбой вывода: вердикт тот же
         pass
@@ -105,6 +108,23 @@ def fail(message: str, picture: FailurePicture | None = None) -> NoReturn:
 
 
 # ---------------------------------------------------------------- общие части рисунков
+
+
+def never_raises(build: Callable[..., FailurePicture | None]) -> Callable[..., FailurePicture | None]:
+    """Построитель рисунка не бросает исключений: ошибка — None (проверка идёт своим ходом).
+
+    Рисунок строится в аргументе проверки — `expect(ok, текст, picture=probe.picture(2))` —
+    ещё до того, как известно, провалилась ли она. Упади он — упал бы и тест, с чужим сообщением.
+    """
+
+    @functools.wraps(build)
+    def safe(*args: Any, **kwargs: Any) -> FailurePicture | None:
+        try:
+            return build(*args, **kwargs)
+        except Exception:  # noqa: BLE001 — рисунок лишь пояснение
+            return None
+
+    return safe
 
 
 def cap_lanes(names: Sequence[str], limit: int = MAX_LANES, noun: str = "дорожек") -> tuple[list[str], str]:
@@ -220,12 +240,16 @@ def peak_of(times: Sequence[tuple[float, float]]) -> int:
     return peak
 
 
+@never_raises
 def requests_picture(
-    times: Sequence[tuple[float, float]], at_once: int, noun: str = "запрос"
-) -> FailurePicture:
+    times: Sequence[tuple[float, float]],
+    at_once: int,
+    noun: tuple[str, str, str] = ("запрос", "запросы", "запросов"),
+) -> FailurePicture | None:
     """Рисунок «запросы на оси времени»: как шли у студента и как должны при `at_once` сразу.
 
-    times — (начало, конец) каждого запроса по perf_counter; незаконченный (конец NaN)
+    noun — как назвать дорожку, во множественном числе и «ещё N …» («запрос», «запросы»,
+    «запросов»). times — (начало, конец) каждого запроса по perf_counter; незаконченный (конец NaN)
     дорисовывается до конца последнего. Пик больше `at_once` — отмечен запрос, превысивший
     предел; меньше — первый запрос, начатый только после конца всех предыдущих.
     """
@@ -237,8 +261,9 @@ def requests_picture(
     zero = ordered[0][0]
     last = max((e for _, e in ordered if not math.isnan(e)), default=ordered[-1][0])
     spans = [(s - zero, (last if math.isnan(e) else e) - zero) for s, e in ordered]
-    names = [f"{noun} {i + 1}" for i in range(len(spans))]
-    shown, more = cap_lanes(names, noun=f"({noun}ов)")
+    one, many, of_many = noun
+    names = [f"{one} {i + 1}" for i in range(len(spans))]
+    shown, more = cap_lanes(names, noun=of_many)
     peak = peak_of(spans)
     if peak > at_once:
         kind, index = "limit", _over_limit(spans, at_once)
@@ -246,7 +271,8 @@ def requests_picture(
         note = f"{peak}-й сразу при пределе {at_once}"
     else:
         kind, index = "sequential", _after_all_before(spans)
-        caption = (f"{noun.capitalize()}ы шли по очереди: одновременно не больше {peak}, "
+        how = "по очереди" if peak <= 1 else "не все сразу"
+        caption = (f"{many[:1].upper()}{many[1:]} шли {how}: одновременно не больше {peak}, "
                    f"а могло идти {at_once}.")
         note = "начат, когда предыдущие уже кончились"
     if index is None or index >= len(shown):  # отметить нечего или отмеченный не влез
@@ -263,6 +289,57 @@ def requests_picture(
         [(f"ваш прогон: одновременно до {peak}{tail}", student, [mark]),
          (f"ожидалось: до {at_once} одновременно (та же работа)", model, [])],
         caption,
+    ), data)
+
+
+@never_raises
+def hosts_picture(
+    times: Mapping[str, Sequence[tuple[float, float]]], per_host: int, unit: str = "с"
+) -> FailurePicture | None:
+    """Запросы по хостам (время цикла, с): у каждого хоста свой предел `per_host`, хосты — с нуля.
+
+    Отмечено первое нарушение: хост, где шло больше `per_host` сразу; хост, где шло меньше,
+    хотя адресов хватало; хост, чей первый запрос ждал чужие. Снизу — те же запросы, разложенные
+    по `per_host` местам каждого хоста, все хосты сразу.
+    """
+    spans, model, names, marks = [], [], [], []
+    problem = ""
+    for host, pairs in times.items():
+        pairs = sorted(pairs)
+        laid = _pack([e - s for s, e in pairs], per_host)
+        for i, ((s, e), (ms, me)) in enumerate(zip(pairs, laid, strict=True)):
+            name = f"{host} · {i + 1}"
+            names.append(name)
+            spans.append((name, s, e, "run"))
+            model.append((name, ms, me, "run"))
+        peak, want = peak_of(pairs), min(per_host, len(pairs))
+        if problem or not pairs:
+            continue
+        if peak > per_host:
+            index = _over_limit(pairs, per_host) or 0
+            problem = f"к {host} шло сразу {peak} при per_host={per_host}"
+            marks.append((f"{host} · {index + 1}", *pairs[index], f"{peak}-й сразу"))
+        elif peak < want:
+            index = _after_all_before(pairs) or 0
+            problem = f"к {host} шло не больше {peak} сразу, а могло {want}"
+            marks.append((f"{host} · {index + 1}", *pairs[index], "ждал, хотя место было"))
+        elif pairs[0][0] > 0:
+            problem = f"первый запрос к {host} ждал другие хосты до {pairs[0][0]:g} {unit}"
+            marks.append((f"{host} · 1", *pairs[0], "ждал чужой хост"))
+    if not problem:
+        return None
+    shown, more = cap_lanes(names, noun="запросов")
+    keep = set(shown)
+    tail = f" ({more})" if more else ""
+    caption = f"Предел на хост нарушен: {problem}."
+    data = {"lanes": shown, "mark": marks[0], "more": more}
+    kind = "limit" if " при per_host=" in problem else "sequential"
+    return FailurePicture(kind, caption + tail, lambda: lane_figure(
+        [(f"ваш прогон: запросы по хостам{tail}", [x for x in spans if x[0] in keep],
+          [m for m in marks if m[0] in keep]),
+         (f"ожидалось: у каждого хоста {per_host} места, все хосты сразу",
+          [x for x in model if x[0] in keep], [])],
+        caption, unit=unit, scale=1.0,
     ), data)
 
 
@@ -320,6 +397,7 @@ def _windows(log: Sequence[tuple[float, str, str, str, Any]], attr: str) -> list
     return out
 
 
+@never_raises
 def race_picture(log: Sequence[tuple[float, str, str, str, Any]], outcome: str = "") -> FailurePicture | None:
     """Рисунок гонки: окна «прочёл → записал» потоков вокруг первого потерянного обновления.
 
@@ -372,7 +450,8 @@ def race_picture(log: Sequence[tuple[float, str, str, str, Any]], outcome: str =
     ), data)
 
 
-def deadlock_picture(cycle: Sequence[tuple[str, str, str]]) -> FailurePicture:
+@never_raises
+def deadlock_picture(cycle: Sequence[tuple[str, str, str]]) -> FailurePicture | None:
     """Граф ожидания взаимоблокировки: потоки, блокировки и стрелки «ждёт» / «её держит»."""
     from course.waitgraph import plot_wait_for
 
@@ -386,7 +465,8 @@ def deadlock_picture(cycle: Sequence[tuple[str, str, str]]) -> FailurePicture:
 # ---------------------------------------------------------------- заблокированный цикл событий
 
 
-def blocked_picture(blocks: Sequence[Any], steps: Sequence[tuple[float, float]]) -> FailurePicture:
+@never_raises
+def blocked_picture(blocks: Sequence[Any], steps: Sequence[tuple[float, float]]) -> FailurePicture | None:
     """Рисунок «цикл событий стоял»: шаги цикла на оси времени, долгие — в красной рамке.
 
     blocks — `async_checks.Block` (секунды, где, начало); steps — заметные шаги цикла. Снизу
@@ -425,14 +505,16 @@ def blocked_picture(blocks: Sequence[Any], steps: Sequence[tuple[float, float]])
 # ---------------------------------------------------------------- потерянные и повторённые элементы
 
 
+@never_raises
 def items_picture(
-    expected: Iterable[Any], got: Iterable[Any], what: str = "элементы"
+    expected: Iterable[Any], got: Iterable[Any], what: str = "элементы", missing: str = "потеряно"
 ) -> FailurePicture | None:
     """Рисунок «сколько раз получен каждый элемент»: ожидалось по разу (или сколько дано).
 
     Потерянные (получено меньше) — красные, повторённые (больше) — оранжевые. Элементов много —
     показаны все проблемные и немного целых вокруг. None — набор совпадает (дело в порядке:
-    это неверное значение, а не потеря, рисовать нечего).
+    это неверное значение, а не потеря, рисовать нечего). missing — как назвать недостачу:
+    «потеряно» или, если потоки зависли, «не дошло».
     """
     want, have = Counter(expected), Counter(got)
     if want == have:
@@ -447,7 +529,7 @@ def items_picture(
     shown.sort(key=order.__getitem__)
     parts = []
     if lost:
-        parts.append(f"потеряно {sum(want[k] - have[k] for k in lost)} (например, {lost[0]!r})")
+        parts.append(f"{missing} {sum(want[k] - have[k] for k in lost)} (например, {lost[0]!r})")
     if extra:
         example = f"{extra[0]!r} — {have[extra[0]]} раза"
         parts.append(f"лишних {sum(have[k] - want[k] for k in extra)} (например, {example})")
@@ -473,16 +555,18 @@ def items_picture(
         ax.set_ylabel("сколько раз получен")
         ax.legend(loc="upper right", fontsize=8)
         tail = f" (ещё {more} элементов в порядке, не показаны)" if more > 0 else ""
-        ax.set_title(f"красные — потерялись, оранжевые — повторились{tail}", fontsize=9, loc="left")
+        head = f"красные — недостача ({missing}), оранжевые — повторились{tail}"
+        ax.set_title(head, fontsize=9, loc="left")
         fig.suptitle(textwrap.fill(caption, 115), fontsize=9)
         return fig
 
-    data = {"lost": lost, "extra": extra, "shown": shown, "more": more}
+    data = {"lost": lost[:40], "extra": extra[:40], "shown": shown, "more": more}
     return FailurePicture("items", caption, draw, data)
 
 
 __all__ = [
     "FailurePicture", "fail", "show", "cap_lanes", "lane_figure", "requests_picture", "peak_of",
-    "race_picture", "blocked_picture", "deadlock_picture", "items_picture", "find_lost_update",
-    "MAX_PNG_BYTES", "METADATA_KEY",
+    "race_picture", "blocked_picture", "hosts_picture", "deadlock_picture", "items_picture",
+    "find_lost_update",
+    "never_raises", "MAX_PNG_BYTES", "METADATA_KEY",
 ]

@@ -109,7 +109,7 @@ class SlowAPI:
         """Полный адрес на этом сервисе: `api.url('/page/3')`."""
         return f"http://127.0.0.1:{self.port}{urllib.parse.quote(path, safe='/?=&')}"
 
-    def picture(self, at_once: int) -> FailurePicture:
+    def picture(self, at_once: int) -> FailurePicture | None:
         """Рисунок к провалу проверки одновременности: запросы этого сервиса на оси времени.
 
         at_once — сколько запросов должно было идти сразу (предел пула или семафора). Пик выше —

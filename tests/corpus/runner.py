@@ -21,6 +21,7 @@
 
 from __future__ import annotations
 
+import base64
 import os
 import re
 import shutil
@@ -35,6 +36,7 @@ import nbformat
 from nbclient import NotebookClient
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
 
+from course.failure_pictures import MAX_PNG_BYTES, METADATA_KEY
 from course.grading.executor import demo_imports
 from course.grading.release import DEMO_TAG
 
@@ -45,6 +47,7 @@ SOLUTIONS = ROOT / "solutions"
 #: здесь запас на занятую машину, а превышение 30 с отмечается отдельно.
 CELL_TIMEOUT = 90
 GRADING_CELL_LIMIT = 30.0
+MAX_PICTURES = 2  # рисунков к провалу на упражнение (#20)
 
 Source = str | Callable[[str], str]
 
@@ -59,7 +62,10 @@ class Variant:
     - `message` — для неверного ответа: подстрока, которую должен напечатать упавший тест
       (подсказка, предназначенная именно этой ошибке); None — проверяется только потеря баллов;
     - `isolate=True` — после варианта ядро запускается заново (вариант портит ядро:
-      monkey-patching, потоки, которые не кончаются, …).
+      monkey-patching, потоки, которые не кончаются, …);
+    - `picture` — для неверного ответа: вид рисунка к провалу (`course.failure_pictures`:
+      "sequential", "limit", "blocked", "race", "deadlock", "items"), который обязан появиться
+      под упавшим тестом. У верных ответов и эталона рисунков нет никогда.
     """
 
     exercise: str
@@ -68,6 +74,7 @@ class Variant:
     valid: bool = False
     message: str | None = None
     isolate: bool = False
+    picture: str | None = None
 
     @property
     def label(self) -> str:
@@ -95,6 +102,7 @@ class Outcome:
     failed: dict[str, str] = field(default_factory=dict)
     slow: dict[str, float] = field(default_factory=dict)  # тесты дольше лимита ячейки при оценке
     error: str | None = None  # вариант не удалось даже построить (ошибка корпуса)
+    pictures: list[dict] = field(default_factory=list)  # рисунки к провалу под тестами: metadata + размер PNG
     kernel_died: bool = False  # ядро умерло или зависло: перед следующим вариантом — новое
 
     @property
@@ -106,6 +114,13 @@ class Outcome:
         v = self.variant
         if self.error:
             return f"{v.label}: {self.error}"
+        if v.valid and self.pictures:
+            return f"{v.label}: у верного ответа появился рисунок к провалу: {self.pictures[0]['caption']}"
+        if len(self.pictures) > MAX_PICTURES:
+            return f"{v.label}: рисунков к провалу {len(self.pictures)}, а можно не больше {MAX_PICTURES}"
+        for pic in self.pictures:
+            if pic["png_bytes"] > MAX_PNG_BYTES:
+                return f"{v.label}: рисунок {pic['kind']} весит {pic['png_bytes']} байт > {MAX_PNG_BYTES}"
         if v.valid:
             if self.failed:
                 gid, out = next(iter(self.failed.items()))
@@ -122,6 +137,9 @@ class Outcome:
             text = "\n".join(self.failed.values())
             if v.message not in text:
                 return f"{v.label}: нет подсказки «{v.message}»; тест сказал:\n{_tail(text)}"
+        if v.picture is not None and v.picture not in [p["kind"] for p in self.pictures]:
+            got = ", ".join(p["kind"] for p in self.pictures) or "ни одного"
+            return f"{v.label}: ожидался рисунок «{v.picture}», а появился: {got}"
         return None
 
 
@@ -130,6 +148,17 @@ def _tail(text: str, lines: int = 12) -> str:
 
 
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
+
+
+def _pictures(cell: nbformat.NotebookNode) -> list[dict]:
+    """Рисунки к провалу под ячейкой: metadata `course_picture` и размер PNG в байтах."""
+    found = []
+    for out in cell.get("outputs", []):
+        meta = out.get("metadata", {}).get(METADATA_KEY)
+        if out.output_type == "display_data" and meta:
+            png = base64.b64decode(out.data.get("image/png", ""))
+            found.append({**meta, "png_bytes": len(png), "png": png})
+    return found
 
 
 def _outputs_text(cell: nbformat.NotebookNode) -> tuple[bool, str]:
@@ -278,6 +307,8 @@ def run_corpus(notebook: str, variants: list[Variant]) -> tuple[list[Outcome], l
                             restart()
                 cell, _, alive = kernel.run(step.source)
                 failed, text = _outputs_text(cell)
+                if step.graded and _pictures(cell):
+                    problems.append(f"{notebook}: у эталона рисунок к провалу в {step.grade_id}")
                 if failed and (step.solution or step.graded):
                     problems.append(f"{notebook}: эталон падает в ячейке {step.grade_id}:\n{_tail(text)}")
                 done.append(step.source)
@@ -308,6 +339,7 @@ def _run_variant(kernel: _Kernel, variant: Variant, reference: str, test_steps: 
     for step in test_steps:
         cell, seconds, alive = kernel.run(step.source)
         failed, text = _outputs_text(cell)
+        outcome.pictures += [{**p, "test": step.grade_id} for p in _pictures(cell)]
         if failed:
             outcome.failed[step.grade_id or "?"] = text
         elif seconds > GRADING_CELL_LIMIT:
