@@ -104,6 +104,11 @@ ZERO = dict.fromkeys(FULL, 0.0)
 CASES: dict[str, tuple[Callable[[Path], None] | None, dict[str, float], str | None]] = {
     "good": (None, FULL, None),
     "infinite_loop": (_inject("    while True:\n        pass"), NO_FETCH, "не завершилась"),
+    "sequential": (  # по очереди: балл снят, а в отзыве — рисунок запросов (#20)
+        _inject("    cache = {}\n    for url in urls:\n        if url not in cache:\n"
+                "            cache[url] = fetch_text(url)\n    return [cache[url] for url in urls]"),
+        NO_FETCH, "по очереди",
+    ),
     "deadlock": (
         _inject("    import threading\n    lock = threading.Lock()\n    lock.acquire()\n    lock.acquire()"),
         NO_FETCH, "не завершилась",

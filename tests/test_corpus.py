@@ -59,3 +59,17 @@ def test_every_exercise_has_its_corpus() -> None:
             if wrong < MIN_WRONG or valid < MIN_VALID:
                 missing.append(f"{notebook}:{exercise} (неверных {wrong}, верных {valid})")
     assert not missing, "корпус неполон:\n" + "\n".join(missing)
+
+
+def test_failure_pictures_cover_at_least_twelve_exercises_in_topics_02_to_09() -> None:
+    """Рисунок к провалу (#20) обещан корпусом — `Variant(picture=...)` — хотя бы у 12 упражнений 02–09.
+
+    Сам корпус (test_wrong_answers_lose_points_and_valid_ones_do_not) проверяет, что у такого
+    неверного ответа рисунок нужного вида правда появляется, а у верных его нет.
+    """
+    pictured = set()
+    for module in MODULES:
+        corpus = load(module)
+        if "02" <= corpus.NOTEBOOK[:2] <= "09":
+            pictured |= {f"{corpus.NOTEBOOK}:{v.exercise}" for v in corpus.VARIANTS if v.picture}
+    assert len(pictured) >= 12, sorted(pictured)

@@ -50,7 +50,8 @@ def test_sequential_requests_are_drawn_with_the_first_queued_request_marked() ->
     with SlowAPI(delay=0.05) as api:
         for i in range(4):
             urllib.request.urlopen(api.url(f"/page/{i}")).read()
-        error = failure_of(lambda: expect(api.stats.peak_in_flight >= 3, "по очереди", api.picture(at_once=4)))
+        picture = api.picture(at_once=4)
+        error = failure_of(lambda: expect(api.stats.peak_in_flight >= 3, "по очереди", picture))
     assert str(error) == "по очереди"
     picture = error.picture
     assert picture.kind == "sequential" and "по очереди" in picture.caption

@@ -77,6 +77,19 @@ def test_outputs_csv_feedback_and_gradebook(graded_class) -> None:
 
 @pytest.mark.slow
 @pytest.mark.xdist_group("grading")
+def test_feedback_shows_the_failure_picture_and_not_the_hidden_tests(graded_class) -> None:
+    """Запросы по очереди: в отзыве — рисунок прогона (PNG внутри HTML), скрытые тесты не видны."""
+    root, _, _ = graded_class
+    html = (root / "feedback" / "sequential" / ASSIGNMENT / "01-basics.html").read_text(encoding="utf-8")
+    assert "data:image/png;base64," in html  # подпись рисунка — в самом PNG
+    assert "запросы шли по очереди" in html
+    assert "порядок ответов при повторах" not in html, "скрытые тесты видны в отзыве"
+    good = (root / "feedback" / "good" / ASSIGNMENT / "01-basics.html").read_text(encoding="utf-8")
+    assert "шли по очереди" not in good
+
+
+@pytest.mark.slow
+@pytest.mark.xdist_group("grading")
 def test_no_processes_left_behind(graded_class) -> None:
     leftovers = [
         p.pid for p in psutil.process_iter(["cmdline"])
@@ -113,6 +126,22 @@ def test_check_reports_each_exercise(tmp_path, capsys) -> None:
     assert stub.read_bytes() == before
     assert main(["check", str(LAYOUT.solutions / ASSIGNMENT / NOTEBOOK)]) == 0
     assert "Итого: 8 из 8" in capsys.readouterr().out
+
+
+@pytest.mark.slow
+def test_check_saves_the_failure_picture_next_to_the_notebook(tmp_path, capsys) -> None:
+    """Запросы по очереди: `course check` кладёт PNG рядом с ноутбуком и называет его; рисунок
+    к тесту, который теперь проходит, удаляется (он о прошлом прогоне)."""
+    make_submission(tmp_path, "sequential", LAYOUT.solutions, LAYOUT.notebooks)
+    folder = tmp_path / "submitted" / "sequential" / ASSIGNMENT
+    stale = folder / "01-basics.classify_workload_test.png"
+    stale.write_bytes(b"old")
+    assert main(["check", str(folder / NOTEBOOK)]) == 1
+    out = capsys.readouterr().out
+    picture = folder / "01-basics.fetch_all_test.png"
+    assert f"рисунок — что сделал ваш код и как было нужно: {picture}" in out, out
+    assert picture.read_bytes().startswith(b"\x89PNG") and picture.stat().st_size <= 150_000
+    assert not stale.exists()
 
 
 def test_check_explains_bad_input(tmp_path, capsys) -> None:

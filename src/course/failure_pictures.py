@@ -13,6 +13,8 @@
 рядом с ноутбуком, а в отзыве nbgrader он виден как картинка) и поднимает ExerciseFailure.
 Любая ошибка рисования проглатывается: рисунок — пояснение, на балл он не влияет.
 
+Выключить рисунки (скажем, для замера их цены при оценке класса): COURSE_FAILURE_PICTURES=0.
+
 Рисунок не раскрывает скрытые тесты: на нём только дорожки прогона (имена потоков и задач из
 кода студента, «запрос 1», «запрос 2»…) и время, без адресов, аргументов и кода теста.
 """
@@ -23,6 +25,7 @@ import base64
 import functools
 import io
 import json
+import os
 import textwrap
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -36,6 +39,7 @@ MAX_PNG_BYTES = 150_000  # рисунок в отзыве и в ноутбуке
 MAX_LANES = 12  # дорожек на рисунке; остальные — подписью «ещё N …»
 METADATA_KEY = "course_picture"  # пометка display_data: это рисунок к провалу проверки
 DPI_STEPS = (90, 70, 50)  # не влез в MAX_PNG_BYTES — рисуем мельче
+SWITCH = "COURSE_FAILURE_PICTURES"  # "0" — не рисовать (например, замер цены рисунков при оценке)
 
 
 @dataclass
@@ -75,7 +79,7 @@ class FailurePicture:
 
 def show(picture: FailurePicture | None) -> bytes | None:
     """Показать рисунок под текущей ячейкой (если это ядро IPython); вернуть PNG или None."""
-    if picture is None:
+    if picture is None or os.environ.get(SWITCH, "1") == "0":
         return None
     png = picture.png()
     if png is None:
@@ -343,6 +347,43 @@ def hosts_picture(
     ), data)
 
 
+@never_raises
+def level_picture(
+    levels: Sequence[int], capacity: int, what: str = "элементов в буфере"
+) -> FailurePicture | None:
+    """Сколько элементов лежало в буфере после каждого put — и где стало больше `capacity`.
+
+    Ось X — номер put по порядку (в виртуальном времени многие put случаются в один миг, так
+    что порядок событий нагляднее часов). None — предел ни разу не превышен.
+    """
+    levels = list(levels)
+    over = [i for i, level in enumerate(levels) if level > capacity]
+    if not over:
+        return None
+    peak = max(levels)
+    caption = (f"Предел буфера {capacity} превышен: после put №{over[0] + 1} в нём {levels[over[0]]}, "
+               f"больше всего — {peak}.")
+
+    def draw() -> Any:
+        import matplotlib.pyplot as plt
+
+        fig, ax = plt.subplots(figsize=(9, 3), layout="constrained")
+        steps = range(1, len(levels) + 1)
+        ax.step(steps, levels, where="post", color="#1f5fa8", label=what)
+        ax.axhline(capacity, color="black", lw=1, ls="--", label=f"предел capacity={capacity}")
+        ax.scatter([i + 1 for i in over], [levels[i] for i in over], color="#d62728", zorder=3,
+                   label="сверх предела")
+        ax.set_xlabel("номер put по порядку")
+        ax.set_ylabel(what)
+        ax.yaxis.get_major_locator().set_params(integer=True)
+        ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=8)
+        fig.suptitle(textwrap.fill(caption, 115), fontsize=9)
+        return fig
+
+    data = {"over": over[:40], "peak": peak, "capacity": capacity}
+    return FailurePicture("limit", caption, draw, data)
+
+
 # ---------------------------------------------------------------- гонка и взаимоблокировка
 
 
@@ -566,7 +607,7 @@ def items_picture(
 
 __all__ = [
     "FailurePicture", "fail", "show", "cap_lanes", "lane_figure", "requests_picture", "peak_of",
-    "race_picture", "blocked_picture", "hosts_picture", "deadlock_picture", "items_picture",
+    "race_picture", "blocked_picture", "hosts_picture", "level_picture", "deadlock_picture", "items_picture",
     "find_lost_update",
     "never_raises", "MAX_PNG_BYTES", "METADATA_KEY",
 ]

@@ -369,7 +369,10 @@ def probe_blocking(
 
     app.add_api_route("/slow", endpoint, methods=["GET"])
     slow: dict[str, Any] = {}
-    with Server(app) as server, httpx.Client(timeout=timeout, trust_env=False) as client:
+    # Без keep-alive: каждый запрос — своё соединение. Иначе пинг может взять соединение, которое
+    # сервер как раз закрывает после ответа 500 медленному запросу, и получить «connection reset».
+    no_reuse = httpx.Limits(max_keepalive_connections=0)
+    with Server(app) as server, httpx.Client(timeout=timeout, trust_env=False, limits=no_reuse) as client:
 
         def send_slow() -> None:
             try:

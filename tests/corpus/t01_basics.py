@@ -72,7 +72,7 @@ def fetch_all(urls, max_workers=8):
         if url not in cache:
             cache[url] = fetch_text(url)
     return [cache[url] for url in urls]
-''', message="запросы шли по очереди"),
+''', message="запросы шли по очереди", picture="sequential"),
     Variant("fetch_all", "unique_texts_only", '''
 def fetch_all(urls, max_workers=8):
     with ThreadPoolExecutor(max_workers=max_workers) as pool:
@@ -80,7 +80,7 @@ def fetch_all(urls, max_workers=8):
 '''),
     Variant("fetch_all", "default_pool_size", replace(
         "ThreadPoolExecutor(max_workers=max_workers)", "ThreadPoolExecutor()"),
-        message="Передайте max_workers"),
+        message="Передайте max_workers", picture="limit"),
     Variant("fetch_all", "futures_by_url", valid=True, source='''
 def fetch_all(urls, max_workers=8):
     futures = {}

@@ -79,7 +79,7 @@ def fetch_with_errors(urls, max_workers=8):
             except Exception as exc:
                 errors[i] = exc
     return texts, errors
-'''),
+''', picture="sequential"),
     Variant("fetch_with_errors", "order_of_completion", '''
 def fetch_with_errors(urls, max_workers=8):
     texts, errors = [], {}
@@ -263,7 +263,7 @@ def join_all(threads, timeout):
     # --- tally -----------------------------------------------------------------------------
     Variant("tally", "no_lock", replace("            with lock:\n                increment(counts, key)",
                                         "            increment(counts, key)"),
-            message="общую блокировку"),
+            message="общую блокировку", picture="race"),
     Variant("tally", "lock_per_task", '''
 def tally(chunks, workers, increment):
     counts = {}
@@ -277,7 +277,7 @@ def tally(chunks, workers, increment):
     with ThreadPoolExecutor(max_workers=workers) as pool:
         list(pool.map(work, chunks))
     return counts
-''', message="общую блокировку"),
+''', message="общую блокировку", picture="race"),
     Variant("tally", "sequential_loop", '''
 def tally(chunks, workers, increment):
     counts = {}

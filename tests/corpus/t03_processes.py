@@ -162,7 +162,7 @@ def squares_via_queue(numbers, consumers):
     for child in children:
         child.join()
     return sorted((n, sq) for n, sq, _ in received), {pid for _, _, pid in received}
-''', message="results.empty() после паузы"),
+''', message="results.empty() после паузы", picture="items"),
     Variant("squares_via_queue", "one_consumer_too_few", replace(
         "for _ in range(consumers)]", "for _ in range(consumers - 1)]"), message="запущено 2 процессов"),
     Variant("squares_via_queue", "join_before_get", '''

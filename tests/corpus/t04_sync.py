@@ -7,7 +7,8 @@ NOTEBOOK = "04-sync"
 VARIANTS = [
     # ------------------------------------------------------------------ account_safe
     Variant("account_safe", "no_lock_at_all", replace(
-        "        with self._lock:\n            self.balance += amount", "        self.balance += amount")),
+        "        with self._lock:\n            self.balance += amount", "        self.balance += amount"),
+        picture="race"),
     Variant("account_safe", "check_outside_lock", '''
 class Account:
     def __init__(self, balance=0):
@@ -23,7 +24,7 @@ class Account:
             raise ValueError("мало денег")
         with self._lock:
             self.balance -= amount
-'''),
+''', picture="race"),
     Variant("account_safe", "new_lock_every_call", '''
 class Account:
     def __init__(self, balance=0):
@@ -38,7 +39,7 @@ class Account:
             if self.balance < amount:
                 raise ValueError("мало денег")
             self.balance -= amount
-''', message="одной threading.Lock, созданной в __init__"),
+''', message="одной threading.Lock, созданной в __init__", picture="race"),
     Variant("account_safe", "separate_locks_for_deposit_and_withdraw", '''
 class Account:
     def __init__(self, balance=0):
@@ -55,7 +56,7 @@ class Account:
             if self.balance < amount:
                 raise ValueError("мало денег")
             self.balance -= amount
-''', message="одну и ту же блокировку"),
+''', message="одну и ту же блокировку", picture="race"),
     Variant("account_safe", "rlock_and_condition", valid=True, source='''
 class Account:
     def __init__(self, balance=0):
@@ -90,7 +91,8 @@ def transfer(src, dst, amount):
     Variant("transfer", "no_lock_at_all", replace(
         "    with first.lock, second.lock:\n", "    if first is not second:\n"), message="блокировк"),
     Variant("transfer", "src_then_dst_order", replace(
-        "sorted((src, dst), key=lambda account: account.number)", "(src, dst)"), message="Взаимоблокировка"),
+        "sorted((src, dst), key=lambda account: account.number)", "(src, dst)"), message="Взаимоблокировка",
+        picture="deadlock"),
     Variant("transfer", "self_transfer_not_handled", '''
 def transfer(src, dst, amount):
     first, second = sorted((src, dst), key=lambda account: account.number)
@@ -100,7 +102,7 @@ def transfer(src, dst, amount):
                 raise ValueError("не хватает денег")
             src.balance -= amount
             dst.balance += amount
-''', message="самому себе"),
+''', message="самому себе", picture="deadlock"),
     Variant("transfer", "only_source_locked", '''
 def transfer(src, dst, amount):
     with src.lock:
@@ -412,7 +414,7 @@ def fetch_limited(urls, limit):
     for worker in workers:
         worker.join()
     return texts
-''', message="семафор не ограничивает"),
+''', message="семафор не ограничивает", picture="limit"),
     Variant("fetch_limited", "results_in_completion_order", '''
 from course.slow_api import SlowAPI, fetch_text
 
@@ -449,7 +451,7 @@ def fetch_limited(urls, limit):
         worker.start()
         worker.join()
     return texts
-''', message="по очереди"),
+''', message="по очереди", picture="sequential"),
     Variant("fetch_limited", "acquire_release_dict", valid=True, source='''
 from course.slow_api import fetch_text
 

@@ -250,7 +250,7 @@ def run_with_sleep(tasks, clock, sleep):
         "        finally:\n            sock.close()\n", "        finally:\n            pass\n")),
     Variant("run_echo_clients", "clients_in_turn", message="клиенты работали по очереди", source=replace(
         "        tasks = [loop.create_task(client(messages)) for messages in conversations]\n        return [await task for task in tasks]",
-        "        return [await loop.create_task(client(messages)) for messages in conversations]")),
+        "        return [await loop.create_task(client(messages)) for messages in conversations]"), picture="sequential"),
     Variant("run_echo_clients", "single_recv", message="в цикле", source=replace(
         "                while not reply.endswith(b\"\\n\"):\n", "                for _ in range(1):\n")),
     Variant("run_echo_clients", "reawaits_coroutines", message="ваш код поднял RuntimeError", source=replace(

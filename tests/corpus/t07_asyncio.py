@@ -9,12 +9,12 @@ VARIANTS = [
     # --- fetch_weather_all
     Variant("fetch_weather_all", "blocking_fetch_in_gather", message="блокирует цикл событий", source=replace(
         "            return await asyncio.to_thread(fetch_json, f\"{base_url}/{city}\")",
-        "            return fetch_json(f\"{base_url}/{city}\")")),
+        "            return fetch_json(f\"{base_url}/{city}\")"), picture="blocked"),
     Variant("fetch_weather_all", "no_semaphore", message="ограничение не", source='''
 async def fetch_weather_all(base_url, cities, limit):
     """Погода для всех городов: одновременно, не больше limit запросов сразу, по порядку."""
     return list(await asyncio.gather(*(asyncio.to_thread(fetch_json, f"{base_url}/{c}") for c in cities)))
-'''),
+''', picture="limit"),
     Variant("fetch_weather_all", "one_by_one", message="по очереди", source='''
 async def fetch_weather_all(base_url, cities, limit):
     """Погода для всех городов: одновременно, не больше limit запросов сразу, по порядку."""
@@ -24,7 +24,7 @@ async def fetch_weather_all(base_url, cities, limit):
         async with gate:
             results.append(await asyncio.to_thread(fetch_json, f"{base_url}/{city}"))
     return results
-'''),
+''', picture="sequential"),
     Variant("fetch_weather_all", "batches_of_limit", message="пачками", source='''
 async def fetch_weather_all(base_url, cities, limit):
     """Погода для всех городов: одновременно, не больше limit запросов сразу, по порядку."""
@@ -268,12 +268,12 @@ async def build_reports(builder, inputs):
         return builder(x)
 
     return list(await asyncio.gather(*(one(x) for x in inputs)))
-'''),
+''', picture="blocked"),
     Variant("build_reports", "to_thread_in_turn", message="Сборки шли по одной", source='''
 async def build_reports(builder, inputs):
     """Вызвать блокирующую builder(x) для всех x в потоках, не останавливая цикл; по порядку."""
     return [await asyncio.to_thread(builder, x) for x in inputs]
-'''),
+''', picture="sequential"),
     Variant("build_reports", "single_worker_pool", message="одновременно шло не больше", source='''
 from concurrent.futures import ThreadPoolExecutor
 
@@ -283,7 +283,7 @@ async def build_reports(builder, inputs):
     loop = asyncio.get_running_loop()
     with ThreadPoolExecutor(max_workers=2) as pool:
         return list(await asyncio.gather(*(loop.run_in_executor(pool, builder, x) for x in inputs)))
-'''),
+''', picture="sequential"),
     Variant("build_reports", "to_thread_in_taskgroup", valid=True, source='''
 async def build_reports(builder, inputs):
     """Вызвать блокирующую builder(x) для всех x в потоках, не останавливая цикл; по порядку."""
@@ -464,7 +464,7 @@ async def fetch_weather_all(base_url, cities, limit):
     return [*await asyncio.gather(*map(one, cities))]
 '''),
     Variant("fetch_weather_all", "semaphore_off_by_one", message="ограничение не", source=replace(
-        "asyncio.Semaphore(limit)", "asyncio.Semaphore(limit + 1)")),
+        "asyncio.Semaphore(limit)", "asyncio.Semaphore(limit + 1)"), picture="limit"),
     Variant("run_jobs", "catches_only_value_error", message="except*", source=replace(
         "    except* Exception as group:", "    except* ValueError as group:")),
     Variant("paginate", "page_number_per_item", source=replace(

@@ -117,7 +117,7 @@ async def fetch_per_host(urls, fetch, per_host):
             return await fetch(url)
 
     return await asyncio.gather(*(one(url) for url in urls))
-''', message="хосты ждали друг друга"),
+''', message="хосты ждали друг друга", picture="sequential"),
     Variant("fetch_per_host", "new_semaphore_every_call", '''
 async def fetch_per_host(urls, fetch, per_host):
     async def one(url):
@@ -125,7 +125,7 @@ async def fetch_per_host(urls, fetch, per_host):
             return await fetch(url)
 
     return await asyncio.gather(*(one(url) for url in urls))
-''', message="не больше per_host сразу"),
+''', message="не больше per_host сразу", picture="limit"),
     Variant("fetch_per_host", "one_by_one_per_host", '''
 async def fetch_per_host(urls, fetch, per_host):
     from urllib.parse import urlsplit
@@ -141,7 +141,7 @@ async def fetch_per_host(urls, fetch, per_host):
 
     await asyncio.gather(*(host_worker(ix) for ix in by_host.values()))
     return results
-''', message="не меньше, если адресов хватает"),
+''', message="не меньше, если адресов хватает", picture="sequential"),
     Variant("fetch_per_host", "results_grouped_by_host", '''
 async def fetch_per_host(urls, fetch, per_host):
     from urllib.parse import urlsplit
@@ -165,7 +165,7 @@ async def fetch_per_host(urls, fetch, per_host):
     return out
 ''', message="результаты по порядку адресов"),
     Variant("fetch_per_host", "host_with_port", replace(
-        "host = urlsplit(url).hostname", 'host = url.split("/")[2]')),
+        "host = urlsplit(url).hostname", 'host = url.split("/")[2]'), picture="limit"),
     Variant("fetch_per_host", "defaultdict_and_taskgroup", valid=True, source='''
 async def fetch_per_host(urls, fetch, per_host):
     import collections
@@ -347,7 +347,7 @@ class BoundedBuffer:
 ''', message="заново"),
     Variant("bounded_buffer", "put_never_waits", replace(
         "            await self.cond.wait_for(lambda: len(self.items) < self.capacity)\n", ""),
-        message="третий put должен ждать"),
+        message="третий put должен ждать", picture="limit"),
     Variant("bounded_buffer", "lifo_get", replace("self.items.popleft()", "self.items.pop()")),
     Variant("bounded_buffer", "while_loops_and_notify_all", valid=True, source='''
 class BoundedBuffer:

@@ -78,7 +78,7 @@ def round_robin(funcs):
     Variant("fetch_pages", "sequential", '''
 def fetch_pages(urls, limit):
     return [fetch_text(url) for url in urls]
-''', message="по очереди"),
+''', message="по очереди", picture="sequential"),
     Variant("fetch_pages", "no_limit", '''
 def fetch_pages(urls, limit):
     jobs = [gevent.spawn(fetch_text, url) for url in urls]

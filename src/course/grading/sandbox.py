@@ -61,7 +61,7 @@ DISK_MB = 256  # предел каждой tmpfs (домашняя папка и
 ETC = ["ld.so.cache", "ld.so.conf", "ld.so.conf.d", "ssl", "ca-certificates", "localtime", "passwd",
        "group", "nsswitch.conf", "hosts", "mime.types", "fonts", "matplotlibrc", "alternatives"]
 ENV_KEEP = ("LANG", "LC_ALL", "LC_CTYPE", "TZ", "NBGRADER_EXECUTION", "MPLBACKEND", "PYTHONHASHSEED",
-            "PYTHONDONTWRITEBYTECODE", "PYTHONUNBUFFERED")
+            "PYTHONDONTWRITEBYTECODE", "PYTHONUNBUFFERED", "COURSE_FAILURE_PICTURES")
 
 
 def bwrap_path() -> str | None:
