@@ -1,13 +1,15 @@
 """Корпус ответов студентов: неверные теряют баллы (с нужной подсказкой), верные — нет.
 
 Варианты — в `tests/corpus/tNN_*.py`, прогон — `tests/corpus/runner.py` (одно ядро на
-ноутбук). Итог по всем ноутбукам пишется в `build/corpus-report.json`.
+ноутбук). Итог по каждому ноутбуку пишется в `build/corpus/<ноутбук>.json`, рисунки к
+провалу (#20) — в `build/corpus/pictures/<ноутбук>/<упражнение>.<вариант>.<тест>.png`.
 """
 
 from __future__ import annotations
 
 import importlib
 import json
+import shutil
 from pathlib import Path
 
 import pytest
@@ -32,6 +34,12 @@ def _report(notebook: str, outcomes) -> None:
         for o in outcomes
     ]
     (out / f"{notebook}.json").write_text(json.dumps(rows, ensure_ascii=False, indent=1), encoding="utf-8")
+    pictures = out / "pictures" / notebook  # рисунки к провалу (#20): посмотреть глазами
+    shutil.rmtree(pictures, ignore_errors=True)
+    for o in outcomes:
+        for pic in o.pictures:
+            pictures.mkdir(parents=True, exist_ok=True)
+            (pictures / f"{o.variant.exercise}.{o.variant.name}.{pic['test']}.png").write_bytes(pic["png"])
 
 
 @pytest.mark.slow

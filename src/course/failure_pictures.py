@@ -439,14 +439,17 @@ def _windows(log: Sequence[tuple[float, str, str, str, Any]], attr: str) -> list
 
 
 @never_raises
-def race_picture(log: Sequence[tuple[float, str, str, str, Any]], outcome: str = "") -> FailurePicture | None:
+def race_picture(
+    log: Sequence[tuple[float, str, str, str, Any]], outcome: str = "", unit: str = "мкс", scale: float = 1e6
+) -> FailurePicture | None:
     """Рисунок гонки: окна «прочёл → записал» потоков вокруг первого потерянного обновления.
 
     Сверху — как было: окно потока, записавшего поверх чужой записи, в красной рамке, чужая
     запись отмечена штрихом. Снизу — те же окна под одной блокировкой: одно за другим.
     None — в журнале нет потерянного обновления (гонка другая — рисовать нечего).
     outcome — что проверка насчитала («ожидалось 400, получено 117»): под заголовком, рядом с
-    числом записей каждого потока.
+    числом записей каждого потока. Журнал задач asyncio (время цикла, имя задачи вместо потока)
+    рисуется так же: unit="с", scale=1.
     """
     found = find_lost_update(log)
     if found is None:
@@ -487,7 +490,7 @@ def race_picture(log: Sequence[tuple[float, str, str, str, Any]], outcome: str =
     return FailurePicture("race", caption, lambda: lane_figure(
         [(f"ваш прогон: окна «прочёл {attr} → записал» у потоков", spans, marks),
          ("ожидалось: под одной блокировкой окна идут одно за другим", serial, [])],
-        title, unit="мкс", scale=1e6,
+        title, unit=unit, scale=scale,
     ), data)
 
 

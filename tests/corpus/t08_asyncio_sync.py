@@ -13,7 +13,7 @@ async def withdraw(account, amount, audit):
     await audit(amount)
     account.balance -= amount
     return True
-''', message="Баланс ушёл в минус"),
+''', message="Баланс ушёл в минус", picture="race"),
     Variant("withdraw", "lock_only_around_subtraction", '''
 async def withdraw(account, amount, audit):
     if account.balance < amount:
@@ -22,7 +22,7 @@ async def withdraw(account, amount, audit):
     async with account.lock:
         account.balance -= amount
     return True
-''', message="Баланс ушёл в минус"),
+''', message="Баланс ушёл в минус", picture="race"),
     Variant("withdraw", "audit_before_check", '''
 async def withdraw(account, amount, audit):
     async with account.lock:
