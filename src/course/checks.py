@@ -116,7 +116,11 @@ def expect_equal(got: object, expected: object, what: str, hint: str = "", pictu
     для элементов, потерянных между потоками; для простого неверного значения его не нужно.
     """
     if got != expected:
-        expect(False, explain(what, expected, got, hint), picture)
+        if picture is None:
+            raise ExerciseFailure(explain(what, expected, got, hint))
+        from course.failure_pictures import fail
+
+        fail(explain(what, expected, got, hint), picture)
 
 
 def expect(condition: bool, message: str, picture: Any = None) -> None:

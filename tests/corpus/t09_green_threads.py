@@ -88,7 +88,7 @@ def fetch_pages(urls, limit):
     Variant("fetch_pages", "unordered", '''
 def fetch_pages(urls, limit):
     return list(Pool(limit).imap_unordered(fetch_text, urls))
-'''),
+''', message="в порядке адресов, а не готовности"),
     Variant("fetch_pages", "pool_one_too_big", replace("Pool(limit)", "Pool(limit + 1)"),
             message="передайте limit в Pool(limit)"),
     Variant("fetch_pages", "semaphore_and_joinall", valid=True, source='''
