@@ -541,7 +541,8 @@ def blocked_picture(blocks: Sequence[Any], steps: Sequence[tuple[float, float]])
             "blocked_total": total, "more": more}
     return FailurePicture("blocked", caption + tail, lambda: lane_figure(
         [(f"ваш прогон: шаги цикла событий, долгие — в рамке{tail}", spans, marks),
-         ("ожидалось: вызовы в потоках пула (asyncio.to_thread) — все сразу, цикл свободен", model, [])],
+         ("ожидалось: тот же синхронный код — в потоке пула (asyncio.to_thread), цикл свободен для "
+          "других задач", model, [])],
         caption,
     ), data)
 
