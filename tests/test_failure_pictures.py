@@ -8,6 +8,8 @@
 from __future__ import annotations
 
 import asyncio
+import subprocess
+import sys
 import threading
 import time
 import urllib.request
@@ -223,3 +225,23 @@ def test_picture_shown_in_a_kernel_is_marked_for_course_check(monkeypatch) -> No
     meta = options["metadata"]["course_picture"]
     assert meta["kind"] == "items" and meta["data"]["lost"] == [2]
     assert data["text/plain"] == picture.caption and data["image/png"]
+
+
+def test_drawing_never_touches_pyplot_or_the_kernel_hooks() -> None:
+    """pyplot в ядре вешает обработчики IPython (post_execute) — проверка целостности при оценке
+    сочла бы это подменой. Все рисунки к провалу рисуются без pyplot (свежий интерпретатор)."""
+    code = """
+import sys
+from course.async_checks import Block
+from course.failure_pictures import (blocked_picture, deadlock_picture, hosts_picture, items_picture,
+                                     level_picture, race_picture, requests_picture)
+log = [(0.0, "a", "read", "x", 0), (0.1, "b", "read", "x", 0), (0.2, "a", "write", "x", 1),
+       (0.3, "b", "write", "x", 1)]
+pictures = [requests_picture([(0, 1), (1, 2)], 2), items_picture([1, 2], [1]), level_picture([1, 2], 1),
+            hosts_picture({"h": [(0, 1), (1, 2)]}, 2), deadlock_picture([("A", "x", "B"), ("B", "y", "A")]),
+            blocked_picture([Block(0.1, "c", 1, "s", 0.0)], [(0.0, 0.1)]), race_picture(log, "итог")]
+assert all(p is not None and p.png() for p in pictures), [p and p.kind for p in pictures]
+assert "matplotlib.pyplot" not in sys.modules
+"""
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr

@@ -61,18 +61,13 @@ class FailurePicture:
     def png(self) -> bytes | None:
         """PNG не больше MAX_PNG_BYTES или None (не вышло нарисовать — не беда)."""
         try:
-            import matplotlib.pyplot as plt
-
             fig = self.draw()
-            try:
-                for dpi in DPI_STEPS:
-                    buffer = io.BytesIO()
-                    fig.savefig(buffer, format="png", dpi=dpi)
-                    if buffer.tell() <= MAX_PNG_BYTES:
-                        return buffer.getvalue()
-                return None
-            finally:
-                plt.close(fig)  # иначе inline-бэкенд Jupyter покажет рисунок второй раз
+            for dpi in DPI_STEPS:
+                buffer = io.BytesIO()
+                fig.savefig(buffer, format="png", dpi=dpi)
+                if buffer.tell() <= MAX_PNG_BYTES:
+                    return buffer.getvalue()
+            return None
         except Exception:  # noqa: BLE001 — сбой рисования не должен менять вердикт
             return None
 
@@ -114,6 +109,18 @@ def fail(message: str, picture: FailurePicture | None = None) -> NoReturn:
 # ---------------------------------------------------------------- общие части рисунков
 
 
+def new_figure(size: tuple[float, float]) -> Any:
+    """Рисунок matplotlib *без pyplot*.
+
+    pyplot в ядре Jupyter вешает свои обработчики событий IPython (post_execute: показать
+    рисунки ячейки) — проверка целостности при оценке приняла бы это за подмену и сняла бы
+    баллы за честный провал. Figure без pyplot ничего в ядре не трогает и сам себя не показывает.
+    """
+    from matplotlib.figure import Figure
+
+    return Figure(figsize=size, layout="constrained")
+
+
 def never_raises(build: Callable[..., FailurePicture | None]) -> Callable[..., FailurePicture | None]:
     """Построитель рисунка не бросает исключений: ошибка — None (проверка идёт своим ходом).
 
@@ -150,8 +157,6 @@ def lane_figure(
     (светлый, ждёт); отметка — (дорожка, начало, конец, текст): красная рамка и подпись.
     Время в секундах; на оси — в `unit` (умножается на `scale`).
     """
-    import matplotlib.pyplot as plt
-
     from course.timeline_plot import RUN_COLOR, WAIT_COLOR
 
     lanes_per_panel = []
@@ -162,10 +167,8 @@ def lane_figure(
                 names.append(lane)
         lanes_per_panel.append(names)
     heights = [max(len(n), 1) * 0.32 + 0.75 for n in lanes_per_panel]
-    fig, axes = plt.subplots(
-        len(panels), 1, figsize=(9, min(sum(heights) + 0.6, 7.5)), sharex=True, squeeze=False,
-        gridspec_kw={"height_ratios": heights}, layout="constrained",
-    )
+    fig = new_figure((9, min(sum(heights) + 0.6, 7.5)))
+    axes = fig.subplots(len(panels), 1, sharex=True, squeeze=False, gridspec_kw={"height_ratios": heights})
     end = max((e for _, spans, marks in panels for _, _, e, _ in list(spans) + list(marks)), default=0.0)
     end = max(end * scale, 1e-3)
     thin = end / 400  # мгновенный отрезок всё равно виден штрихом
@@ -365,9 +368,8 @@ def level_picture(
                f"больше всего — {peak}.")
 
     def draw() -> Any:
-        import matplotlib.pyplot as plt
-
-        fig, ax = plt.subplots(figsize=(9, 3), layout="constrained")
+        fig = new_figure((9, 3))
+        ax = fig.subplots()
         steps = range(1, len(levels) + 1)
         ax.step(steps, levels, where="post", color="#1f5fa8", label=what)
         ax.axhline(capacity, color="black", lw=1, ls="--", label=f"предел capacity={capacity}")
@@ -497,13 +499,18 @@ def race_picture(
 @never_raises
 def deadlock_picture(cycle: Sequence[tuple[str, str, str]]) -> FailurePicture | None:
     """Граф ожидания взаимоблокировки: потоки, блокировки и стрелки «ждёт» / «её держит»."""
-    from course.waitgraph import plot_wait_for
+    from course.waitgraph import draw_wait_for
 
     chain = ", ".join(f"«{thread}» ждёт «{lock}», которую держит «{holder}»"
                       for thread, lock, holder in cycle)
     caption = f"Взаимоблокировка: {chain} — цикл, никто не отпустит первым."
     data = {"cycle": list(cycle), "threads": [t for t, _, _ in cycle], "locks": [lk for _, lk, _ in cycle]}
-    return FailurePicture("deadlock", caption, lambda: plot_wait_for(cycle, textwrap.fill(caption, 70)), data)
+    title = textwrap.fill(caption, 70)
+
+    def draw() -> Any:
+        return draw_wait_for(new_figure((5.5, 4.8)), cycle, title)
+
+    return FailurePicture("deadlock", caption, draw, data)
 
 
 # ---------------------------------------------------------------- заблокированный цикл событий
@@ -583,9 +590,8 @@ def items_picture(
     more = len(keys) - len(shown)
 
     def draw() -> Any:
-        import matplotlib.pyplot as plt
-
-        fig, ax = plt.subplots(figsize=(9, 3.2), layout="constrained")
+        fig = new_figure((9, 3.2))
+        ax = fig.subplots()
         colors = ["#d62728" if have[k] < want[k] else "#ff7f0e" if have[k] > want[k] else "#1f5fa8"
                   for k in shown]
         ax.bar(range(len(shown)), [have[k] for k in shown], color=colors)

@@ -27,12 +27,20 @@ def plot_wait_for(cycle: Sequence[tuple[str, str, str]], title: str = "") -> Any
         raise ValueError("plot_wait_for(): цикл пуст — взаимоблокировки не было, рисовать нечего.")
     import matplotlib.pyplot as plt
 
+    fig = plt.figure(figsize=(5.5, 4.5))
+    draw_wait_for(fig, cycle, title)
+    fig.tight_layout()
+    return fig
+
+
+def draw_wait_for(fig: Any, cycle: Sequence[tuple[str, str, str]], title: str = "") -> Any:
+    """Нарисовать граф ожидания на готовом рисунке `fig` (без pyplot — для рисунков к провалу)."""
     nodes: list[tuple[str, str]] = []  # (вид, имя) по кругу: поток, блокировка, поток, …
     for thread, lock, _holder in cycle:
         nodes += [("поток", thread), ("блокировка", lock)]
     angle = [math.pi / 2 - 2 * math.pi * i / len(nodes) for i in range(len(nodes))]
     where = [(math.cos(a), math.sin(a)) for a in angle]
-    fig, ax = plt.subplots(figsize=(5.5, 4.5))
+    ax = fig.subplots()
     for (kind, name), (x, y) in zip(nodes, where, strict=True):
         thread = kind == "поток"
         ax.text(x, y, name, ha="center", va="center", fontsize=9, color="white",
@@ -51,5 +59,4 @@ def plot_wait_for(cycle: Sequence[tuple[str, str, str]], title: str = "") -> Any
     ax.set_aspect("equal")
     ax.axis("off")
     ax.set_title(title or "Граф ожидания: цикл стрелок — взаимоблокировка", fontsize=10)
-    fig.tight_layout()
     return fig
