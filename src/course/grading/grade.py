@@ -330,7 +330,8 @@ class Worker:
             tail = self._log_tail()
             return {"failed": f"{why}: {tail}" if tail else why}
         spare = outcome.pop("spare_pid", None)
-        _kill_remembered({pid: t for pid, t in seen.items() if pid != spare})
+        keep = _tree(spare)  # ядро следующей работы: в песочнице это bwrap *и* ядро под ним
+        _kill_remembered({pid: t for pid, t in seen.items() if pid not in keep})
         return outcome
 
     def _log_tail(self) -> str:
@@ -367,6 +368,16 @@ def _remember_descendants(pid: int, seen: dict[int, float]) -> None:
             seen.setdefault(child.pid, child.create_time())
     except psutil.Error:
         pass
+
+
+def _tree(pid: int | None) -> set[int]:
+    """pid и все его потомки (пусто, если pid нет или процесс уже завершился)."""
+    if pid is None:
+        return set()
+    try:
+        return {pid, *(child.pid for child in psutil.Process(pid).children(recursive=True))}
+    except psutil.Error:
+        return {pid}
 
 
 def _kill_remembered(seen: dict[int, float]) -> None:
