@@ -48,6 +48,8 @@ SOLUTIONS = ROOT / "solutions"
 CELL_TIMEOUT = 90
 GRADING_CELL_LIMIT = 30.0
 MAX_PICTURES = 2  # рисунков к провалу на упражнение (#20)
+# Что на рисунке отмечено как место провала (по виду): отрезок, цикл, недостача, превышение.
+MARKED = ("mark", "marks", "cycle", "lost", "extra", "over")
 
 Source = str | Callable[[str], str]
 
@@ -137,9 +139,14 @@ class Outcome:
             text = "\n".join(self.failed.values())
             if v.message not in text:
                 return f"{v.label}: нет подсказки «{v.message}»; тест сказал:\n{_tail(text)}"
-        if v.picture is not None and v.picture not in [p["kind"] for p in self.pictures]:
-            got = ", ".join(p["kind"] for p in self.pictures) or "ни одного"
-            return f"{v.label}: ожидался рисунок «{v.picture}», а появился: {got}"
+        if v.picture is not None:
+            mine = [p for p in self.pictures if p["kind"] == v.picture]
+            if not mine:
+                got = ", ".join(p["kind"] for p in self.pictures) or "ни одного"
+                return f"{v.label}: ожидался рисунок «{v.picture}», а появился: {got}"
+            data = mine[0].get("data") or {}
+            if not mine[0]["png_bytes"] or not any(data.get(k) for k in MARKED):
+                return f"{v.label}: у рисунка «{v.picture}» нет PNG или отмеченного места: {data}"
         return None
 
 
