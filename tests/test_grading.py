@@ -33,7 +33,9 @@ def graded_class(tmp_path_factory):
     for clone, source in [(s, "good") for s in EXTRA_GOOD] + [(s, "stub") for s in EXTRA_STUB]:
         shutil.copytree(root / "submitted" / source, root / "submitted" / clone)
     before = {p.name: digest(p) for p in (root / "submitted").iterdir()}
-    results = grade_class(LAYOUT, ASSIGNMENT, jobs=2, course_dir=root, cell_timeout=8, progress=False)
+    # 15 с на ячейку: бомба памяти под нагрузкой (два «жгущих» процесса на двух ядрах) набирает
+    # свои 2 ГБ дольше 8 с — и падала по времени, а не по памяти, с другой причиной.
+    results = grade_class(LAYOUT, ASSIGNMENT, jobs=2, course_dir=root, cell_timeout=15, progress=False)
     return root, {r.student: r for r in results}, before
 
 
