@@ -78,13 +78,68 @@ def stop(proc: subprocess.Popen) -> None:
         proc.wait()
 
 
-def kernels_idle(base: str, token: str) -> bool:
+def api(base: str, token: str, route: str):
     import urllib.request
 
-    request = urllib.request.Request(f"{base}/api/kernels", headers={"Authorization": f"token {token}"})
+    request = urllib.request.Request(f"{base}/api/{route}", headers={"Authorization": f"token {token}"})
     with urllib.request.build_opener(urllib.request.ProxyHandler({})).open(request, timeout=10) as r:
-        kernels = json.load(r)
+        return json.load(r)
+
+
+def kernels_idle(base: str, token: str) -> bool:
+    kernels = api(base, token, "kernels")
     return bool(kernels) and all(k["execution_state"] == "idle" for k in kernels)
+
+
+def notebook_kernel_state(base: str, token: str, relative: str) -> str | None:
+    """Состояние ядра сеанса тетради `relative` (по API сервера) или None, пока сеанса нет."""
+    for session in api(base, token, "sessions"):
+        if session.get("path") == relative and session.get("kernel"):
+            return session["kernel"].get("execution_state")
+    return None
+
+
+def run_all(page, panel, base: str, token: str, relative: str) -> None:
+    """«Run All Cells», когда ядро тетради готово, — и проверить, что выполнение началось.
+
+    Нажатие до того, как вкладка узнала о своём ядре, JupyterLab встречает диалогом выбора
+    ядра, а не выполнением; на медленной машине ядро поднимается дольше. Поэтому: ждём сеанс
+    с ядром в «idle» (по API) и индикатор вкладки «idle» после подключения; если выполнение
+    не началось за 30 с, закрываем диалог (принимаем ядро по умолчанию) и нажимаем ещё раз.
+    В сообщении об ошибке — всё, что видно: диалоги, состояние ядер, хвост журнала сервера.
+    """
+    wait_until(lambda: notebook_kernel_state(base, token, relative) == "idle", 180, "ядро темы")
+    indicator = panel.locator(".jp-Notebook-ExecutionIndicator").first
+    wait_until(lambda: indicator.get_attribute("data-status") == "idle", 60, "индикатор ядра")
+    prompts = panel.locator(".jp-CodeCell .jp-InputPrompt")
+
+    def started() -> bool:
+        return bool(re.search(r"\[(\*|\d+)\]", prompts.first.inner_text()))
+
+    for attempt in range(3):
+        panel.locator(".jp-Cell").first.click()
+        run_menu(page, "Run", "Run All Cells")
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and not started():
+            time.sleep(0.5)
+        if started():
+            return
+        page.screenshot(path=SHOTS / f"run-all-attempt-{attempt + 1}.png")
+        dialogs = page.locator(".jp-Dialog")
+        if dialogs.count():
+            accept = dialogs.first.locator(".jp-mod-accept")
+            if accept.count():
+                accept.first.click()
+            else:
+                page.keyboard.press("Enter")
+            time.sleep(2)
+            if started():
+                return
+    raise AssertionError(
+        "Run All не начался за 3 попытки: диалоги "
+        f"{page.locator('.jp-Dialog').all_inner_texts()!r}, ядра {api(base, token, 'kernels')!r}, "
+        f"индикатор {indicator.get_attribute('data-status')!r}"
+    )
 
 
 def wait_until(condition, timeout: float, what: str, poll: float = 1.0) -> None:
@@ -184,10 +239,8 @@ def student_session(page, url: str, base: str, token: str, path: Path) -> None:
     page.locator(".jp-DirListing-item", has_text=f"{TOPIC}.ipynb").first.dblclick()
     page.locator("h1", has_text="01 — Основы").first.wait_for()
     panel = page.locator(".jp-NotebookPanel:visible")  # скрытая вкладка оглавления — не в счёт
-    panel.locator(".jp-Cell").first.click()
-    run_menu(page, "Run", "Run All Cells")
+    run_all(page, panel, base, token, f"{TOPIC}/{TOPIC}.ipynb")
     prompts = panel.locator(".jp-CodeCell .jp-InputPrompt")
-    wait_until(lambda: re.search(r"\[(\*|\d+)\]", prompts.first.inner_text()), 60, "начало Run All")
     wait_until(lambda: kernels_idle(base, token) and "[*]" not in "".join(prompts.all_inner_texts())
                and "[ ]" not in "".join(prompts.all_inner_texts()), 240, "Run All")
     page.keyboard.press("Control+s")
