@@ -118,6 +118,17 @@ READ_HIDDEN_HOOK = "get_ipython().events.register('pre_run_cell', lambda info: p
 HIDDEN_HOOK = (  # то же, но мимо статического поиска: ловит зонд, а вывод чистит отзыв
     "getattr(get_ipython(), 'eve' + 'nts').register('pre_' + 'run_cell', lambda info: print(info.raw_cell))"
 )
+# Функция решения, вызванная из скрытого теста, читает исходник вызывающей ячейки через кадр
+# стека и печатает его в base64 — мимо вычёркивания строк в отзыве. Ловит статический поиск.
+READ_HIDDEN_FRAME = """
+import base64 as _b64, linecache as _lc, sys as _sys
+_solved = classify_workload
+def classify_workload(*args, **kwargs):
+    _code = _sys._getframe(1).f_code
+    _text = ''.join(_lc.getlines(_code.co_filename))
+    print(_b64.b64encode(_text.encode()).decode())
+    return _solved(*args, **kwargs)
+"""
 BIG_FILE = """
 try:
     with open('big.bin', 'wb') as _f:
@@ -159,6 +170,7 @@ ATTACKS: dict[str, tuple[Callable[[Path], None], str, dict[str, float], bool, st
     "read_hidden_files": (_first_solution(READ_HIDDEN_FILES), "good", FULL, False, None),
     "read_hidden_hook": (_first_solution(READ_HIDDEN_HOOK), "good", ZERO, True, "требует ручной проверки"),
     "hidden_hook": (_first_solution(HIDDEN_HOOK), "good", ZERO, True, "требует ручной проверки"),
+    "read_hidden_frame": (_first_solution(READ_HIDDEN_FRAME), "good", ZERO, True, "исходника (_getframe"),
     "fails_hidden": (_fails_hidden, "good", FULL | {"fetch_all_test": 0.0}, False, None),
     "big_file": (_first_solution(BIG_FILE), "good", FULL, False, None),
     "attachment_30mb": (_attachment, "good", FULL, False, None),

@@ -177,6 +177,12 @@ def test_static_scan_flags_nothing_in_reference_solutions_and_corpus() -> None:
     assert "input_transformers_post" in integrity.scan_source(INPUT_TRANSFORMER)
     assert integrity.scan_source("import course.checks\ncourse.checks.expect = print")
     assert integrity.scan_source("%time x = get_ipython().events.register('pre_run_cell', print)")
+    # Чтение кадров — только внутри функций (её может вызвать скрытый тест); лекция 05 смотрит в
+    # кадр генератора на верхнем уровне ячейки, и это не помечается.
+    frame = "import sys\ndef f():\n    return sys._getframe(1).f_code"
+    assert integrity.scan_source(frame) == ["_getframe", "f_code"]
+    assert integrity.scan_source("import inspect\ng = lambda: inspect.stack()") == ["inspect.stack"]
+    assert not integrity.scan_source("print(gen.gi_frame.f_lineno, gen.gi_frame.f_locals)")
 
 
 def test_scrub_removes_hidden_lines_and_teacher_paths() -> None:

@@ -15,7 +15,8 @@
 - **зонд** сверяет с эталоном, снятым сразу после запуска ядра (до кода студента),
   машинерию IPython (преобразователи ввода и AST, обработчики событий, методы выполнения)
   и код функций тест-помощников курса (хеш байт-кода против установленных файлов);
-- **статический поиск** в ячейках, которые правит студент, — API подмены (см. `TAMPER_API`).
+- **статический поиск** в ячейках, которые правит студент, — API подмены (см. `TAMPER_API`)
+  и чтения чужих кадров стека, которым выносят скрытые тесты (`LEAK_API`).
   Ни одно эталонное решение в `solutions/` его не задевает (тест это проверяет).
 
 Чего это не гарантирует: код студента, знающий устройство зонда, может подделать и его
@@ -44,13 +45,27 @@ TAMPER_API = {
     "register_magic_function", "pythonapi",
 }
 TAMPER_EVENTS = {"pre_run_cell", "pre_execute", "post_run_cell", "post_execute"}
+# Чтение чужих кадров стека: функция студента, вызванная из скрытого теста, достаёт его исходник
+# (кадр вызывающего → имя файла ячейки → linecache или история IPython) и печатает — хоть
+# в base64, мимо вычёркивания строк в отзыве. Решениям курса это не нужно.
+LEAK_API = {
+    "_getframe", "currentframe", "_current_frames", "f_back", "tb_frame", "f_globals", "f_locals",
+    "f_code", "getouterframes", "getinnerframes", "getframeinfo", "linecache",
+}
+LEAK_CALLS = {"inspect.stack", "inspect.trace", "traceback.extract_stack", "traceback.walk_stack"}
 
 
 # ----------------------------------------------------------------- статический поиск
 
 
 def scan_source(source: str) -> list[str]:
-    """Найденные в коде ячейки API подмены проверки (пустой список — чисто)."""
+    """Найденные в коде ячейки API подмены проверки (пустой список — чисто).
+
+    Чтение кадров стека (`LEAK_API`) ищется только внутри функций: скрытый тест можно прочитать
+    лишь из кода, который выполняется во время теста, — из функции, которую тест вызывает.
+    На верхнем уровне ячейки оно безвредно, и лекция им законно пользуется (тема 05 смотрит в
+    кадр генератора).
+    """
     try:
         from IPython.core.inputtransformer2 import TransformerManager
 
@@ -62,6 +77,11 @@ def scan_source(source: str) -> list[str]:
     except SyntaxError:
         return []
     found: list[str] = []
+    in_functions = {
+        id(inner) for node in ast.walk(tree)
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda)
+        for inner in ast.walk(node)
+    }
     for node in ast.walk(tree):
         magic = getattr(getattr(node, "func", None), "attr", "") in ("run_line_magic", "run_cell_magic")
         if magic:
@@ -71,9 +91,13 @@ def scan_source(source: str) -> list[str]:
         name = None
         if isinstance(node, ast.Attribute):
             name = node.attr
+            if id(node) in in_functions and ast.unparse(node) in LEAK_CALLS:
+                found.append(ast.unparse(node))
         elif isinstance(node, ast.Name):
             name = node.id
-        if name in TAMPER_API:
+        elif isinstance(node, ast.alias):  # from sys import _getframe
+            name = node.name.rsplit(".", 1)[-1]
+        if name in TAMPER_API or id(node) in in_functions and name in LEAK_API:
             found.append(name)
         elif isinstance(node, ast.Constant) and node.value in TAMPER_EVENTS:
             found.append(f"events:{node.value}")
@@ -103,7 +127,9 @@ def scan_notebook(nb: Any) -> list[str]:
         found = scan_source(cell.source)
         if found:
             where = meta.get("grade_id") or f"ячейка {number}"
-            reasons.append(f"{where}: в коде средства подмены проверки ({', '.join(found)})")
+            reasons.append(
+                f"{where}: в коде средства подмены проверки или чтения её исходника ({', '.join(found)})"
+            )
     return reasons
 
 
