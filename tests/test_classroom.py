@@ -78,7 +78,8 @@ class Hub:
         return self.session.request(method, f"{self.url}/hub/api{path}", timeout=60, **kwargs)
 
     def user(self, method: str, name: str, path: str, **kwargs) -> requests.Response:
-        return self.session.request(method, f"{self.url}/user/{name}{path}", timeout=120, **kwargs)
+        kwargs.setdefault("timeout", 120)
+        return self.session.request(method, f"{self.url}/user/{name}{path}", **kwargs)
 
     def action(self, name: str, action: str) -> dict:
         """Кнопка в списке заданий студента: fetch / submit / fetch_feedback."""
@@ -470,6 +471,15 @@ def run_class(tmp_path: Path, accounts: SystemUsers | None) -> None:
             model = {"type": "notebook", "format": "json", "content": notebook}
             saved = hub.user("PUT", name, path, json=model)
             assert saved.status_code in (200, 201), f"{name}: сохранение → {saved.status_code}"
+            if how in ("solved", "stub"):  # кнопка Validate на сервере студента — шагами курса
+                relative = path.removeprefix("/api/contents/")
+                got = hub.user("POST", name, "/assignments/validate", data={"path": relative}, timeout=300)
+                answer = got.json()
+                assert got.status_code == 200 and answer["success"], f"{name}: Validate → {got.text[:1500]}"
+                failed = answer["value"].get("failed", [])
+                assert set(answer["value"]) <= {"failed"}, f"{name}: Validate: {answer['value']}"
+                shown = [f["source"][:80] for f in failed]
+                assert bool(failed) == (how == "stub"), f"{name}: Validate: {shown}"
             hub.action(name, "submit")
         step("студенты забрали и сдали")
 

@@ -23,17 +23,24 @@ from course.grading.check import VALIDATE_PREPROCESSORS, check_notebook
 TOPIC = "01-basics"
 
 
-def validate_like_the_button(path: Path, monkeypatch) -> set[str]:
-    """grade_id ячеек, которые Validate назовёт непрошедшими (как ValidateAssignmentHandler)."""
-    monkeypatch.chdir(ROOT)  # сервер курса работает из корня
+def button_config(monkeypatch, cwd: Path = ROOT):
+    """Настройки, которые читает обработчик Validate (ValidateAssignmentHandler.load_config):
+    папки config Jupyter и папка, откуда запущен сервер."""
+    monkeypatch.chdir(cwd)
     paths = jupyter_config_path()
     paths.insert(0, os.getcwd())
     app = NbGrader()
     app.config_file_paths.append(paths)
     app.load_config_file()
-    got = app.config.Validator.preprocessors
+    return app.config
+
+
+def validate_like_the_button(path: Path, monkeypatch) -> set[str]:
+    """grade_id ячеек, которые Validate назовёт непрошедшими (как ValidateAssignmentHandler)."""
+    config = button_config(monkeypatch)  # сервер курса работает из корня
+    got = config.Validator.preprocessors
     assert got == VALIDATE_PREPROCESSORS, "Validate не видит nbgrader_config.py"
-    result = Validator(config=app.config).validate(str(path))
+    result = Validator(config=config).validate(str(path))
     assert set(result) <= {"failed"}, f"Validate сообщил не о тестах: {sorted(result)}"
     failed = {item["source"] for item in result.get("failed", [])}
     nb = nbformat.read(path, as_version=4)
@@ -62,3 +69,14 @@ def test_validate_agrees_with_course_check(version, tmp_path, monkeypatch) -> No
         assert by_check, "заготовка прошла тесты"
     else:
         assert not by_check, f"решение не прошло: {sorted(by_check)}"
+
+
+@pytest.mark.parametrize("role", ["student", "teacher"])
+def test_validate_on_jupyterhub_uses_the_course_steps(role, tmp_path, monkeypatch) -> None:
+    """На хабе сервер студента запущен из его домашней папки, без nbgrader_config.py курса;
+    Validate читает конфигурацию класса (JUPYTER_CONFIG_PATH = папка роли + common)."""
+    classroom = ROOT / "autograder" / "classroom"
+    roles = [str(classroom / role), str(classroom / "common")]
+    monkeypatch.setenv("JUPYTER_CONFIG_PATH", os.pathsep.join(roles))
+    config = button_config(monkeypatch, cwd=tmp_path)
+    assert config.Validator.preprocessors == VALIDATE_PREPROCESSORS
