@@ -15,10 +15,13 @@ import html
 import importlib
 import os
 import re
+import shutil
 import socket
 import sys
+import tempfile
 import threading
 import time
+import types
 from pathlib import Path
 
 import nbformat
@@ -259,3 +262,30 @@ def test_without_namespaces_grading_still_works_and_says_so(tmp_path, monkeypatc
     [result] = grade_class(LAYOUT, ASSIGNMENT, jobs=1, course_dir=tmp_path, progress=False)
     assert (result.total, result.isolation, result.flagged) == (8, "dir", {}), result
     assert "слабая" in summary([result])
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="от имени nobody проверяет только root")
+def test_user_level_names_what_the_kernel_user_can_read() -> None:
+    """Уровень `user`: от базы оценок и чужих работ ядро отделяют только права — итог и CSV
+    называют то, что `nobody` может прочитать, и советуют закрыть папку курса."""
+    from course.grading.sandbox import open_to_kernel, readable_by_kernel_user
+
+    course = Path(tempfile.mkdtemp(prefix="course-open-", dir="/tmp"))
+    try:
+        course.chmod(0o755)
+        gradebook, source = course / "gradebook.db", course / "source"
+        gradebook.write_text("база", encoding="utf-8")
+        gradebook.chmod(0o644)
+        source.mkdir(mode=0o700)
+        assert readable_by_kernel_user([gradebook, source]) == [gradebook]
+        level = open_to_kernel("user", [gradebook, source])
+        assert level == "user (ядро читает: gradebook.db)"
+        assert open_to_kernel("namespaces", [gradebook]) == "namespaces"  # там этих файлов не видно
+        warning = [line for line in integrity.seal_summary([types.SimpleNamespace(isolation=level)])
+                   if line.startswith("ВНИМАНИЕ")]
+        assert warning and "gradebook.db" in warning[0] and "chmod o-rwx" in warning[0]
+        course.chmod(0o700)  # папка курса закрыта: через неё не пройти
+        assert readable_by_kernel_user([gradebook, source]) == []
+        assert open_to_kernel("user", [gradebook, source]) == "user"
+    finally:
+        shutil.rmtree(course, ignore_errors=True)

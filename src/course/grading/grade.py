@@ -43,7 +43,7 @@ from course.grading.executor import ABORTED, kill_process_tree
 from course.grading.gradebook import read_autogrades, store_autogrades, submission_scores
 from course.grading.integrity import collect_flags, seal_summary
 from course.grading.release import CourseLayout
-from course.grading.sandbox import isolation_note
+from course.grading.sandbox import isolation_note, open_to_kernel
 from course.notebook import available_cores
 
 
@@ -535,8 +535,11 @@ def grade_class(
             _write_state(state_file, state)
             while not idle.empty():
                 idle.get().close(kill=stop.is_set())
+    secrets = [db, class_dir.source, submitted, class_dir.autograded, feedback]
+    shown = {level: open_to_kernel(level, secrets) for level in {r.isolation for r in results.values()}}
     for result in results.values():  # ручные оценки из formgrader — и в отчёт, и в состояние
         record_scores(db, assignment, result)
+        result.isolation = shown[result.isolation]
     ordered = [results[s] for s in students]
     write_csv(root / f"grades-{assignment}.csv", assignment, ordered, db)
     return ordered

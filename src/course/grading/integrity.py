@@ -334,6 +334,10 @@ def seal_summary(results: list) -> list[str]:
     levels = sorted({r.isolation for r in results if getattr(r, "isolation", "")})
     if levels:
         lines.append("изоляция работ: " + "; ".join(LEVEL_TEXT.get(x, x) for x in levels))
+    for level in levels:
+        if level.startswith("user (ядро читает:"):  # sandbox.open_to_kernel
+            lines.append(f"ВНИМАНИЕ: {level.removeprefix('user (').rstrip(')')} — без пространств имён "
+                         "их закрывают только права; закройте папку курса для других: chmod o-rwx <папка>")
     manual = [r.student for r in results if getattr(r, "flagged", None)]
     if manual:
         lines.append(f"{MANUAL} (подмена проверки, баллы за тесты не начислены): {', '.join(manual)}")
