@@ -275,7 +275,9 @@ def requests_picture(
     if peak > at_once:
         kind, index = "limit", _over_limit(spans, at_once)
         caption = f"Предел {at_once} одновременно превышен: в работе было {peak} сразу."
-        note = f"{peak}-й сразу при пределе {at_once}"
+        start = spans[index][0] if index is not None else 0.0
+        in_flight = sum(1 for s, e in spans[: (index or 0) + 1] if s <= start < e)
+        note = f"{in_flight}-й сразу при пределе {at_once}"  # первый, кто превысил, — не пик
     else:
         kind, index = "sequential", _after_all_before(spans)
         how = "по очереди" if peak <= 1 else "не все сразу"
