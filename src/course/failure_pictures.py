@@ -442,6 +442,13 @@ def _windows(log: Sequence[tuple[float, str, str, str, Any]], attr: str) -> list
     return out
 
 
+def _short_thread(name: str) -> str:
+    """«ThreadPoolExecutor-38_1» → «поток пула 1»: номер пула ничего не говорит, а строку раздувает."""
+    import re
+
+    return re.sub(r"^ThreadPoolExecutor-\d+_(\d+)$", r"поток пула \1", name)
+
+
 @never_raises
 def race_picture(
     log: Sequence[tuple[float, str, str, str, Any]], outcome: str = "", unit: str = "мкс", scale: float = 1e6
@@ -455,6 +462,7 @@ def race_picture(
     числом записей каждого потока. Журнал задач asyncio (время цикла, имя задачи вместо потока)
     рисуется так же: unit="с", scale=1.
     """
+    log = [(when, _short_thread(name), op, attr, value) for when, name, op, attr, value in log]
     found = find_lost_update(log)
     if found is None:
         return None
