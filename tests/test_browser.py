@@ -2,7 +2,8 @@
 
 Шаги, как у человека: `make lab` поднимает сервер, ссылка из его вывода открывает оглавление;
 тема 01 — «Run All» с нерешёнными упражнениями доходит до конца, все рисунки на месте; студент
-вставляет решение упражнения 1 и видит, что его тест прошёл; кнопка Validate говорит то же,
+вставляет решение упражнения 1 и видит, что его тест прошёл; неверный (последовательный)
+`fetch_all` — и видит под тестом рисунок своего прогона; кнопка Validate говорит то же,
 что `course check`; инструментов преподавателя и панелей обмена nbgrader не видно.
 
 Браузер — Chromium из системы (`apt-get install chromium`; `.ci/run` ставит его сам), пакет
@@ -174,6 +175,17 @@ def reference_solution(name: str) -> str:
     return "\n".join(line for line in cell.source.splitlines() if "### " not in line)
 
 
+# Неверный ответ из корпуса (tests/corpus/t01_basics.py, sequential_with_cache): верные тексты,
+# по запросу на адрес, но по очереди — тест падает с рисунком «запросы шли по очереди».
+SEQUENTIAL_FETCH_ALL = """def fetch_all(urls, max_workers=8):
+    cache = {}
+    for url in urls:
+        if url not in cache:
+            cache[url] = fetch_text(url)
+    return [cache[url] for url in urls]
+"""
+
+
 def cell_by_grade_id(nb, grade_id: str):
     return next(c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id") == grade_id)
 
@@ -282,13 +294,34 @@ def student_session(page, url: str, base: str, token: str, path: Path) -> None:
     cells.nth(test).scroll_into_view_if_needed()
     page.screenshot(path=SHOTS / "4-exercise-solved.png")
 
-    # 5. Validate — тот же вердикт, что course check.
+    # 5. Неверный ответ: fetch_all качает по очереди — под тестом рисунок его собственного прогона.
+    wrong = panel.locator(".jp-CodeCell", has_text="def fetch_all(").first
+    wrong.locator(".cm-content").click()
+    page.keyboard.press("Control+a")
+    page.keyboard.insert_text(SEQUENTIAL_FETCH_ALL)
+    page.keyboard.press("Escape")
+    first, test = code_ids.index("fetch_all"), code_ids.index("fetch_all_test")
+    for index in range(first, test + 1):
+        run_cell(page, cells.nth(index))
+    test_cell = cells.nth(test)
+    picture = test_cell.locator(".jp-OutputArea-output img")
+    wait_until(lambda: picture.count() >= 1, 30, "рисунок под упавшим тестом")
+    assert "по очереди" in test_cell.locator(".jp-OutputArea").inner_text()
+    box = picture.first.bounding_box()
+    assert box and box["width"] > 300 and box["height"] > 150, box  # картинка, а не значок
+    picture.first.scroll_into_view_if_needed()
+    page.screenshot(path=SHOTS / "5-failure-picture.png")
+    page.keyboard.press("Control+s")
+    time.sleep(2)
+    solved = nbformat.read(path, as_version=4)
+
+    # 6. Validate — тот же вердикт, что course check.
     panel.locator(".validate-button").first.click()
     dialog = page.locator(".jp-Dialog", has_text="Validat")
     dialog.locator("#validation-message, .jp-Dialog-body").first.wait_for(timeout=180_000)
     wait_until(lambda: "Validating" not in panel.locator(".validate-button").first.inner_text(), 180,
                "Validate")
-    page.screenshot(path=SHOTS / "5-validate.png")
+    page.screenshot(path=SHOTS / "6-validate.png")
     shown = "\n".join(page.locator("#validation-message pre").all_inner_texts())
     by_validate = {
         c.metadata.nbgrader["grade_id"] for c in solved.cells
