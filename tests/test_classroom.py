@@ -31,6 +31,7 @@ import requests
 from badsubmissions import ASSIGNMENT, NOTEBOOK
 from conftest import LAYOUT, ROOT
 from readme import commands
+from worldpython import world_venv
 
 CLASSROOM = ROOT / "autograder" / "classroom"
 COURSE = "concurrency-python"
@@ -261,27 +262,11 @@ def teacher_bin(accounts: SystemUsers, where: Path) -> tuple[Path, bool]:
     """
     if accounts.run(accounts.teacher, str(BIN / "python"), "-c", "pass", timeout=60).returncode == 0:
         return BIN, False
-    version = f"python{sys.version_info.major}.{sys.version_info.minor}"
-    system = shutil.which(version, path="/usr/bin:/usr/local/bin")
-    if system is None:
-        pytest.skip(f"Python теста недоступен другим пользователям, а системного {version} нет")
-    venv = where / "teacher-venv"
-    subprocess.run([system, "-m", "venv", "--without-pip", str(venv)], check=True, capture_output=True)
-    site = next(Path(p) for p in sys.path if p.endswith("site-packages") and Path(p).is_dir())
-    (venv / "lib" / version / "site-packages" / "course-env.pth").write_text(
-        f"import site; site.addsitedir({str(site)!r})\n", encoding="utf-8")
-    for script in BIN.iterdir():  # консольные команды окружения — с Python этого venv
-        target = venv / "bin" / script.name
-        if target.exists() or not script.is_file():
-            continue
-        head = script.read_bytes()[:200]
-        if head.startswith(b"#!") and b"python" in head.split(b"\n", 1)[0]:
-            body = script.read_text(encoding="utf-8").split("\n", 1)[1]
-            target.write_text(f"#!{venv / 'bin' / 'python'}\n{body}", encoding="utf-8")
-            target.chmod(0o755)
-    (venv / "share").symlink_to(BIN.parent / "share")  # шаблоны nbconvert для отзывов, kernelspec
-    venv.chmod(0o755)
-    return venv / "bin", True
+    tools = world_venv(where)
+    if tools is None:
+        version = f"{sys.version_info.major}.{sys.version_info.minor}"
+        pytest.skip(f"Python теста недоступен другим пользователям, а системного python{version} нет")
+    return tools, True
 
 
 @pytest.mark.slow

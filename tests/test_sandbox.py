@@ -13,10 +13,13 @@ import csv
 import hashlib
 import html
 import importlib
+import json
 import os
+import pwd
 import re
 import shutil
 import socket
+import subprocess
 import sys
 import tempfile
 import threading
@@ -28,9 +31,10 @@ import nbformat
 import psutil
 import pytest
 from attacks import ATTACKS, HIDDEN_MESSAGE, INPUT_TRANSFORMER, MARKER, make_attack
-from badsubmissions import ASSIGNMENT, NOTEBOOK, make_submission
+from badsubmissions import ASSIGNMENT, NOTEBOOK, _edit_solution, make_submission
 from conftest import LAYOUT, ROOT, SOURCE_NOTEBOOKS, rel
 from test_grading import stock_export
+from worldpython import world_venv
 
 from course.grading import integrity
 from course.grading.feedback import REDACTED, hidden_lines, scrub_text, teacher_paths
@@ -289,3 +293,61 @@ def test_user_level_names_what_the_kernel_user_can_read() -> None:
         assert open_to_kernel("user", [gradebook, source]) == "user"
     finally:
         shutil.rmtree(course, ignore_errors=True)
+
+
+UID_PROBE = "\nprint('kernel-uid', __import__('os').getuid())"
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(os.geteuid() != 0, reason="уровень user бывает только у проверки от root")
+def test_user_level_grades_as_nobody_and_says_what_is_open() -> None:
+    """Уровень `user` (root без userns) целиком: ядро работы — от `nobody` в личной папке, балл
+    тот же, а итог и CSV называют файлы курса, которые `nobody` может прочитать."""
+    where = Path(tempfile.mkdtemp(prefix="course-user-level-", dir="/tmp"))
+    try:
+        where.chmod(0o755)
+        tools = world_venv(where)
+        if tools is None:
+            pytest.skip("нет системного Python той же версии для nobody")
+        python = str(tools / "python")
+        probe = subprocess.run([python, "-c", "import course, ipykernel"], capture_output=True, timeout=120,
+                               user="nobody", group="nogroup" if _group("nogroup") else "nobody", cwd="/")
+        if probe.returncode != 0:
+            pytest.skip(f"nobody не запускает Python окружения: {probe.stderr.decode()[-300:]}")
+        course = where / "course"
+        probe_uid = _edit_solution(lambda source: source + UID_PROBE, grade_id="classify_workload")
+        make_submission(course, "good", LAYOUT.solutions, LAYOUT.notebooks, damage=probe_uid)
+        course.chmod(0o755)
+        script = (
+            "import json, sys\n"
+            "from pathlib import Path\n"
+            "from course.grading.grade import grade_class, summary\n"
+            "from course.grading.release import CourseLayout\n"
+            f"[r] = grade_class(CourseLayout(Path({str(ROOT)!r})), {ASSIGNMENT!r}, jobs=1,"
+            f" course_dir=Path({str(course)!r}), progress=False)\n"
+            "print('RESULT ' + json.dumps({'total': r.total, 'isolation': r.isolation, 'flagged': r.flagged,"
+            " 'summary': summary([r])}, ensure_ascii=False))\n"
+        )
+        env = {**os.environ, "COURSE_SANDBOX": "user", "PATH": f"{tools}:{os.environ['PATH']}"}
+        done = subprocess.run([python, "-c", script], capture_output=True, text=True, timeout=600, env=env)
+        line = next((x for x in done.stdout.splitlines() if x.startswith("RESULT ")), None)
+        assert line, f"{done.returncode}\n{done.stdout[-2000:]}\n{done.stderr[-3000:]}"
+        result = json.loads(line.removeprefix("RESULT "))
+        assert result["total"] == 8 and not result["flagged"], result
+        assert result["isolation"].startswith("user (ядро читает:") and "gradebook.db" in result["isolation"]
+        assert "chmod o-rwx" in result["summary"] and "частичная" in result["summary"], result["summary"]
+        graded = nbformat.read(course / "autograded" / "good" / ASSIGNMENT / NOTEBOOK, as_version=4)
+        printed = "".join(o.get("text", "") for c in graded.cells for o in c.get("outputs", []))
+        assert f"kernel-uid {pwd.getpwnam('nobody').pw_uid}" in printed, printed[-500:]
+    finally:
+        shutil.rmtree(where, ignore_errors=True)
+
+
+def _group(name: str) -> bool:
+    import grp
+
+    try:
+        grp.getgrnam(name)
+    except KeyError:
+        return False
+    return True

@@ -326,6 +326,14 @@ def collect_flags(nb: Any, outcome: dict) -> None:
                 outcome.setdefault("reasons", []).append(f"{grade_id}: {out.get('evalue')}")
 
 
+def _level_text(level: str, texts: dict[str, str]) -> str:
+    """«user (ядро читает: …)» → описание уровня и что открыто (см. `sandbox.open_to_kernel`)."""
+    base, _, detail = level.partition(" (")
+    if base not in texts:
+        return level
+    return f"{texts[base]}, {detail.rstrip(')')}" if detail else texts[base]
+
+
 def seal_summary(results: list) -> list[str]:
     """Строки итога `course grade`: уровень песочницы и работы, которые ждут учителя."""
     from course.grading.sandbox import LEVEL_TEXT
@@ -333,7 +341,7 @@ def seal_summary(results: list) -> list[str]:
     lines = []
     levels = sorted({r.isolation for r in results if getattr(r, "isolation", "")})
     if levels:
-        lines.append("изоляция работ: " + "; ".join(LEVEL_TEXT.get(x, x) for x in levels))
+        lines.append("изоляция работ: " + "; ".join(_level_text(x, LEVEL_TEXT) for x in levels))
     for level in levels:
         if level.startswith("user (ядро читает:"):  # sandbox.open_to_kernel
             lines.append(f"ВНИМАНИЕ: {level.removeprefix('user (').rstrip(')')} — без пространств имён "
