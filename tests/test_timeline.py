@@ -233,8 +233,15 @@ def test_greenlet_switches_are_recorded() -> None:
 
 
 def test_plot_has_one_lane_per_worker_and_saves(tmp_path) -> None:
+    barrier = threading.Barrier(3)
+
+    def nap(_: int) -> None:
+        with span("sleep"):
+            barrier.wait(timeout=10)  # три потока пула заведомо живы: на занятой машине первый
+            time.sleep(0.01)  # успевал доспать и взять третью задачу — дорожек было две
+
     with record("потоки") as threads, ThreadPoolExecutor(3) as pool:
-        list(pool.map(traced(time.sleep), [0.01] * 3))
+        list(pool.map(nap, range(3)))
     with record("последовательно") as seq:
         for _ in range(2):
             with span("sleep"):
