@@ -186,7 +186,7 @@ def test_lock_ordering_deadlock_is_reported_and_released() -> None:
     # Only the threads this check started count: threads of earlier tests may end meanwhile.
     leftover = [t for t in threading.enumerate() if t not in before]
     assert not result.stuck and not leftover, leftover
-    assert result.elapsed < 2
+    assert result.elapsed < 4  # цикл найден раньше срока в 5 с, а не дождались срока (с запасом)
 
 
 def test_ordered_locks_finish_and_keep_money() -> None:
