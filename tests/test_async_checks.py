@@ -80,19 +80,26 @@ def test_real_time_mode_runs_on_a_private_loop_even_inside_a_running_loop() -> N
 def test_blocking_coroutine_is_flagged_by_name() -> None:
     run = run_async(serve_with_blocker, 0.2)
     assert run.value == ["готово", "сосед"]
-    assert len(run.blocks) == 1
-    block = run.blocks[0]
+    # Назван ровно один долгий шаг — и он самый долгий (на занятой машине к нему изредка
+    # добавляется растянутый очередью шаг «неизвестной корутины»: вердикт от этого тот же).
+    [block] = [b for b in run.blocks if b.coroutine == "blocking_handler"]
+    assert max(run.blocks, key=lambda b: b.seconds) is block
     assert block.coroutine == "blocking_handler" and block.line and block.seconds >= 0.19
     assert block.call.startswith("time.sleep("), block  # назван сам блокирующий вызов
     named = r"блокирует цикл событий.*blocking_handler \(строка \d+: `time\.sleep\(.*to_thread"
     with pytest.raises(ExerciseFailure, match=named):
         expect_not_blocked(run, "обработчик запросов")
     # И в виртуальном времени: детектор меряет настоящим временем.
-    assert [b.coroutine for b in run_virtual(serve_with_blocker, 0.2).blocks] == ["blocking_handler"]
+    virtual = run_virtual(serve_with_blocker, 0.2).blocks
+    assert max(virtual, key=lambda b: b.seconds).coroutine == "blocking_handler"
 
 
 def test_offloaded_and_polite_code_is_not_flagged() -> None:
-    for run in (run_async(offloaded, 0.2), run_async(polite, 20), run_virtual(together, 50, 1)):
+    for make in (lambda: run_async(offloaded, 0.2), lambda: run_async(polite, 20),
+                 lambda: run_virtual(together, 50, 1)):
+        run = make()
+        if run.blocks:  # шаг, растянутый нагрузкой (редко, ≈1 на 250); второй подряд — уже ошибка
+            run = make()
         expect_not_blocked(run, "вежливая корутина")
         expect_no_warnings(run, "вежливая корутина")
     assert Block(0.1).where == "неизвестная корутина"
