@@ -30,7 +30,7 @@ def test_slow_api_routes_and_stats() -> None:
 
 
 def test_slow_api_counts_concurrent_requests() -> None:
-    with SlowAPI(delay=0.3) as api:
+    with SlowAPI(delay=1.0) as api:  # секунда на запрос: все четыре заведомо застанут друг друга
         with ThreadPoolExecutor(4) as pool:
             list(pool.map(fetch_text, [api.url(f"/page/{i}") for i in range(4)]))
         assert api.stats.peak_in_flight == 4
