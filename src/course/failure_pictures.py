@@ -221,10 +221,16 @@ def _pack(durations: Sequence[float], places: int) -> list[tuple[float, float]]:
     return laid
 
 
+def _in_flight_at(times: Sequence[tuple[float, float]], i: int) -> int:
+    """Сколько запросов из первых i + 1 (по началу) шло в момент начала i-го, включая его."""
+    start = times[i][0]
+    return sum(1 for s, e in times[: i + 1] if s <= start < e)
+
+
 def _over_limit(times: Sequence[tuple[float, float]], limit: int) -> int | None:
     """Номер запроса, с началом которого в работе стало больше `limit`, или None."""
-    for i, (start, _) in enumerate(times):
-        if sum(1 for s, e in times[: i + 1] if s <= start < e) > limit:
+    for i in range(len(times)):
+        if _in_flight_at(times, i) > limit:
             return i
     return None
 
@@ -275,9 +281,8 @@ def requests_picture(
     if peak > at_once:
         kind, index = "limit", _over_limit(spans, at_once)
         caption = f"Предел {at_once} одновременно превышен: в работе было {peak} сразу."
-        start = spans[index][0] if index is not None else 0.0
-        in_flight = sum(1 for s, e in spans[: (index or 0) + 1] if s <= start < e)
-        note = f"{in_flight}-й сразу при пределе {at_once}"  # первый, кто превысил, — не пик
+        # отмечен первый, кто превысил предел: сколько шло при его начале, а не пик
+        note = f"{_in_flight_at(spans, index)}-й сразу при пределе {at_once}" if index is not None else ""
     else:
         kind, index = "sequential", _after_all_before(spans)
         how = "по очереди" if peak <= 1 else "не все сразу"
