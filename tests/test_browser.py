@@ -25,6 +25,7 @@ from pathlib import Path
 import nbformat
 import pytest
 from conftest import LAYOUT, ROOT
+from corpus import t01_basics
 from test_lab import free_port, status
 
 from course.grading.check import check_notebook
@@ -175,15 +176,9 @@ def reference_solution(name: str) -> str:
     return "\n".join(line for line in cell.source.splitlines() if "### " not in line)
 
 
-# Неверный ответ из корпуса (tests/corpus/t01_basics.py, sequential_with_cache): верные тексты,
-# по запросу на адрес, но по очереди — тест падает с рисунком «запросы шли по очереди».
-SEQUENTIAL_FETCH_ALL = """def fetch_all(urls, max_workers=8):
-    cache = {}
-    for url in urls:
-        if url not in cache:
-            cache[url] = fetch_text(url)
-    return [cache[url] for url in urls]
-"""
+# Неверный ответ из корпуса: верные тексты, по запросу на адрес, но по очереди — тест падает
+# с рисунком «запросы шли по очереди».
+SEQUENTIAL_FETCH_ALL = next(v.source for v in t01_basics.VARIANTS if v.name == "sequential_with_cache")
 
 
 def cell_by_grade_id(nb, grade_id: str):
