@@ -129,6 +129,13 @@ def classify_workload(*args, **kwargs):
     print(_b64.b64encode(_text.encode()).decode())
     return _solved(*args, **kwargs)
 """
+READ_HIDDEN_HISTORY = """
+import base64 as _b64
+_solved = classify_workload
+def classify_workload(*args, **kwargs):
+    print(_b64.b64encode(In[-1].encode()).decode())  # ячейка теста, которая сейчас выполняется
+    return _solved(*args, **kwargs)
+"""
 BIG_FILE = """
 try:
     with open('big.bin', 'wb') as _f:
@@ -171,6 +178,7 @@ ATTACKS: dict[str, tuple[Callable[[Path], None], str, dict[str, float], bool, st
     "read_hidden_hook": (_first_solution(READ_HIDDEN_HOOK), "good", ZERO, True, "требует ручной проверки"),
     "hidden_hook": (_first_solution(HIDDEN_HOOK), "good", ZERO, True, "требует ручной проверки"),
     "read_hidden_frame": (_first_solution(READ_HIDDEN_FRAME), "good", ZERO, True, "исходника (_getframe"),
+    "read_hidden_history": (_first_solution(READ_HIDDEN_HISTORY), "good", ZERO, True, "исходника (In)"),
     "fails_hidden": (_fails_hidden, "good", FULL | {"fetch_all_test": 0.0}, False, None),
     "big_file": (_first_solution(BIG_FILE), "good", FULL, False, None),
     "attachment_30mb": (_attachment, "good", FULL, False, None),

@@ -190,6 +190,9 @@ def test_static_scan_flags_nothing_in_reference_solutions_and_corpus() -> None:
     assert integrity.scan_source(frame) == ["_getframe", "f_code"]
     assert integrity.scan_source("import inspect\ng = lambda: inspect.stack()") == ["inspect.stack"]
     assert not integrity.scan_source("print(gen.gi_frame.f_lineno, gen.gi_frame.f_locals)")
+    # История ввода: ячейка теста попадает в In до того, как выполнится.
+    assert integrity.scan_source("def f():\n    return In[-1]") == ["In"]
+    assert not integrity.scan_source("In[-1]")
 
 
 def test_scrub_removes_hidden_lines_and_teacher_paths() -> None:

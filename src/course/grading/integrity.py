@@ -45,12 +45,13 @@ TAMPER_API = {
     "register_magic_function", "pythonapi",
 }
 TAMPER_EVENTS = {"pre_run_cell", "pre_execute", "post_run_cell", "post_execute"}
-# Чтение чужих кадров стека: функция студента, вызванная из скрытого теста, достаёт его исходник
-# (кадр вызывающего → имя файла ячейки → linecache или история IPython) и печатает — хоть
-# в base64, мимо вычёркивания строк в отзыве. Решениям курса это не нужно.
+# Чтение чужих кадров стека и истории ввода: функция студента, вызванная из скрытого теста,
+# достаёт его исходник (кадр вызывающего → имя файла ячейки → linecache; или `In[-1]` — история
+# IPython, куда ячейка теста попадает до своего выполнения) и печатает — хоть в base64, мимо
+# вычёркивания строк в отзыве. Решениям курса это не нужно.
 LEAK_API = {
     "_getframe", "currentframe", "_current_frames", "f_back", "tb_frame", "f_globals", "f_locals",
-    "f_code", "getouterframes", "getinnerframes", "getframeinfo", "linecache",
+    "f_code", "getouterframes", "getinnerframes", "getframeinfo", "linecache", "In", "Out", "user_ns",
 }
 LEAK_CALLS = {"inspect.stack", "inspect.trace", "traceback.extract_stack", "traceback.walk_stack"}
 
