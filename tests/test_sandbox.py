@@ -193,6 +193,8 @@ def test_static_scan_flags_nothing_in_reference_solutions_and_corpus() -> None:
     # История ввода: ячейка теста попадает в In до того, как выполнится.
     assert integrity.scan_source("def f():\n    return In[-1]") == ["In"]
     assert not integrity.scan_source("In[-1]")
+    stack = "from traceback import format_stack\ndef f():\n    return format_stack()"
+    assert integrity.scan_source(stack) == ["format_stack"]
 
 
 def test_scrub_removes_hidden_lines_and_teacher_paths() -> None:

@@ -52,6 +52,7 @@ TAMPER_EVENTS = {"pre_run_cell", "pre_execute", "post_run_cell", "post_execute"}
 LEAK_API = {
     "_getframe", "currentframe", "_current_frames", "f_back", "tb_frame", "f_globals", "f_locals",
     "f_code", "getouterframes", "getinnerframes", "getframeinfo", "linecache", "In", "Out", "user_ns",
+    "format_stack", "print_stack", "extract_stack", "walk_stack",  # стек со строками вызывающих
 }
 LEAK_CALLS = {"inspect.stack", "inspect.trace", "traceback.extract_stack", "traceback.walk_stack"}
 
