@@ -8,6 +8,7 @@ import psutil
 import pytest
 
 from course.celery_demo import (
+    ENV_FOLDER,
     Worker,
     flaky_get,
     make_app,
@@ -101,16 +102,33 @@ def wrong_name_tasks(app):
         return key
 
 
-def test_run_in_worker_explains_stub_and_missing_task() -> None:
+def own_workers(under: str) -> list[psutil.Process]:
+    """Воркеры этого теста: их папка (COURSE_CELERY_DIR) — в `under`.
+
+    Не все воркеры машины: соседний процесс xdist в это время выполняет ноутбук темы 10, и его
+    воркер — с той же командной строкой.
+    """
+    found = []
+    for proc in psutil.process_iter(["cmdline"]):
+        if "course.celery_demo:worker_app" not in " ".join(proc.info["cmdline"] or []):
+            continue
+        try:
+            if proc.environ().get(ENV_FOLDER, "").startswith(under):
+                found.append(proc)
+        except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess):
+            continue
+    return found
+
+
+def test_run_in_worker_explains_stub_and_missing_task(tmp_path, monkeypatch) -> None:
+    import tempfile
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))  # папки воркеров — здесь
     with pytest.raises(ExerciseFailure, match="не написано"):
         run_in_worker(stub_tasks, "t.safe", ["a"], timeout=10)
     with pytest.raises(ExerciseFailure, match="t.safe"):
         run_in_worker(wrong_name_tasks, "t.safe", ["a"], timeout=10)
-    leftovers = [
-        p for p in psutil.process_iter(["cmdline"])
-        if "course.celery_demo:worker_app" in " ".join(p.info["cmdline"] or [])
-    ]
-    assert not leftovers
+    assert not own_workers(str(tmp_path))
 
 
 def test_retries_in_log_reads_celery_retry_lines_per_key() -> None:
