@@ -11,11 +11,13 @@ from functools import partial
 
 import pytest
 
-from course.checks import ExerciseFailure
+from course.checks import ExerciseFailure, start_in_thread, wait_until_waiting
 from course.race_checks import (
     DeadlockError,
     Hammered,
     LockMonitor,
+    RaceReport,
+    _problem_of,
     add_yield_points,
     hammer,
     provoke_race,
@@ -138,6 +140,43 @@ def test_race_report_explains_in_russian() -> None:
     safe = race(LockedCounter, runs=3)
     assert not safe.caught and safe.runs == 3
     safe.expect_safe()
+
+
+def test_a_hang_is_not_called_a_data_race() -> None:
+    """Зависший поток — потерянное пробуждение или неотпущенная блокировка, а не «данные без синхронизации»."""
+    stuck = _problem_of(Hammered(stuck=["гонщик-1"]))
+    report = RaceReport(runs=2, broken=1, problems=[stuck], elapsed=5.0)
+    with pytest.raises(ExerciseFailure) as failure:
+        report.expect_safe("Общая подсказка.", hang_hint="Будите notify_all.")
+    text = str(failure.value)
+    assert "гонщик-1" in text and "ждёт сигнала" in text and "Будите notify_all." in text, text
+    assert "без синхронизации" not in text and "Общая подсказка." not in text, text
+    raised = _problem_of(Hammered(errors=[ValueError("плохо")]))
+    with pytest.raises(ExerciseFailure, match="ValueError: плохо") as failure:
+        RaceReport(runs=1, broken=1, problems=[raised], elapsed=0.1).expect_safe("Подсказка.")
+    assert "без синхронизации" not in str(failure.value)
+
+
+def test_wait_until_waiting_sees_condition_waiters_and_gives_up_on_running_threads() -> None:
+    changed = threading.Condition()
+    waiters = [start_in_thread(lambda: changed.acquire() and changed.wait(5) and changed.release())[0]
+               for _ in range(3)]
+    assert wait_until_waiting(waiters, timeout=10)
+    with changed:
+        changed.notify_all()
+    stop: list[bool] = []
+
+    def spin() -> None:  # крутится в своём кадре, ни разу не заходя в threading
+        while not stop:
+            pass
+
+    busy, _ = start_in_thread(spin)
+    try:
+        began = time.monotonic()
+        assert not wait_until_waiting([busy], timeout=0.2)
+        assert time.monotonic() - began >= 0.2
+    finally:
+        stop.append(True)
 
 
 def test_check_then_act_overdraft_is_caught() -> None:

@@ -10,7 +10,7 @@ import pytest
 from conftest import LAYOUT, ROOT
 
 from course.grading.cli import main
-from course.grading.release import CourseLayout, check_demo_cells, release_drift
+from course.grading.release import CourseLayout, check_demo_cells, check_test_cell, release_drift
 
 
 @pytest.mark.xdist_group("release")
@@ -120,3 +120,18 @@ def test_demo_cells_must_not_feed_the_rest() -> None:
     test = demo_notebook(("assert True", True))
     test.cells[0].metadata["nbgrader"] = {"grade": True, "grade_id": "t", "points": 1}
     assert "у решения или теста" in check_demo_cells(Path("nb"), test)[0]
+
+
+@pytest.mark.parametrize(
+    ("tail", "refused"),
+    [
+        ("len(answer)", True),  # nbgrader принял бы значение выражения за баллы
+        ("answer", True),
+        ("expect(answer, 'текст')", False),
+        ("report.expect_safe('подсказка')", False),
+        ("checked = len(answer)", False),
+    ],
+)
+def test_test_cell_must_not_end_in_a_value(tail: str, refused: bool) -> None:
+    problems = check_test_cell("ячейка 1", f"answer = [1]\n{tail}\n")
+    assert bool([p for p in problems if "кончается выражением" in p]) == refused, problems

@@ -12,6 +12,7 @@ import contextlib
 import os
 import re
 import shutil
+import sys
 import tempfile
 import threading
 import time
@@ -197,6 +198,29 @@ def start_in_thread(func: Callable[..., Any], *args: Any) -> tuple[threading.Thr
     worker = threading.Thread(target=body, name=f"check:фон {getattr(func, '__name__', '')}", daemon=True)
     worker.start()
     return worker, box
+
+
+def wait_until_waiting(threads: Iterable[threading.Thread], timeout: float = 1.0) -> bool:
+    """Подождать (не дольше `timeout`), пока каждый поток не уснёт в ожидании из `threading`.
+
+    Зачем: проверка «release будит всех ждущих» честна, только если все они уже ждут. На
+    занятой машине поток может ещё не дойти до `wait()`, и тогда он войдёт сам, без
+    пробуждения, — и ошибочный `notify()` пройдёт. Поток «ждёт», если его верхний кадр Python —
+    в модуле threading (Condition.wait, Event.wait, Semaphore.acquire…). Решение, которое ждёт
+    на голом Lock.acquire (это код на C), так не видно: для него просто истечёт `timeout`.
+    Возвращает True, если дождались всех.
+    """
+    idents = {t.ident for t in threads}
+    deadline = time.monotonic() + timeout
+    while True:
+        frames = sys._current_frames()
+        if all(
+            ident in frames and frames[ident].f_code.co_filename == threading.__file__ for ident in idents
+        ):
+            return True
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.005)
 
 
 

@@ -188,14 +188,27 @@ class RaceReport:
             return f"Гонка не обнаружена: {self.runs} прогонов за {self.elapsed:.2f} с."
         return f"Нарушение в {self.broken} из {self.runs} прогонов: {self.problems[0]}"
 
-    def expect_safe(self, hint: str = "") -> None:
-        """Упасть с ExerciseFailure, если гонка поймана (для ячеек-тестов)."""
-        if self.caught:
+    def expect_safe(self, hint: str = "", hang_hint: str = "") -> None:
+        """Упасть с ExerciseFailure, если гонка поймана (для ячеек-тестов).
+
+        Причину называем по её роду: зависший поток — это не «общие данные без синхронизации»,
+        а ожидание, которое никто не завершит; для него есть своя подсказка `hang_hint`.
+        """
+        if not self.caught:
+            return
+        first = self.problems[0]
+        if first.startswith(_STUCK):
+            text = (f"{self.message()} Кто-то ждёт сигнала, который никто не подаст, или блокировку, "
+                    "которую никто не отпустит.")
+            hint = hang_hint or hint
+        elif first.startswith(_RAISED):
+            text = self.message()
+        else:
             text = (
                 f"{self.message()} Несколько потоков изменяли общие данные без синхронизации: "
                 "между чтением и записью успевал вмешаться другой поток."
             )
-            fail(f"{text} {hint}".strip(), race_picture(self.log, self.problems[0]) if self.log else None)
+        fail(f"{text} {hint}".strip(), race_picture(self.log, first) if self.log else None)
 
 
 def provoke_race(
@@ -247,12 +260,16 @@ def _nothing() -> Iterator[None]:
     yield
 
 
+_STUCK = "потоки "
+_RAISED = "в потоке возникло исключение"
+
+
 def _problem_of(hammered: Hammered) -> str | None:
     if hammered.stuck:
-        return f"потоки {', '.join(hammered.stuck)} не закончили работу (зависание?)"
+        return f"{_STUCK}{', '.join(hammered.stuck)} не закончили работу (зависание?)"
     if hammered.errors:
         first = hammered.errors[0]
-        return f"в потоке возникло исключение {type(first).__name__}: {first}"
+        return f"{_RAISED} {type(first).__name__}: {first}"
     return None
 
 

@@ -320,13 +320,13 @@ def check_test_cell(where: str, source: str) -> list[str]:
 
 
 def _is_check_call(node: ast.Expr) -> bool:
-    """`expect(...)`/`expect_equal(...)` возвращают None: такой хвост ячейки безопасен."""
+    """`expect(...)`, `expect_equal(...)`, `report.expect_safe(...)` возвращают None: такой хвост безопасен."""
     call = node.value
-    return (
-        isinstance(call, ast.Call)
-        and isinstance(call.func, ast.Name)
-        and call.func.id.startswith("expect")
-    )
+    if not isinstance(call, ast.Call):
+        return False
+    func = call.func
+    name = func.id if isinstance(func, ast.Name) else func.attr if isinstance(func, ast.Attribute) else ""
+    return name.startswith("expect")
 
 
 def _code_lines(text: str) -> list[str]:
