@@ -143,7 +143,7 @@ def test_race_report_explains_in_russian() -> None:
 
 
 def test_a_hang_is_not_called_a_data_race() -> None:
-    """Зависший поток — потерянное пробуждение или неотпущенная блокировка, а не «данные без синхронизации»."""
+    """Зависший поток — потерянное пробуждение или блокировка, а не «данные без синхронизации»."""
     stuck = _problem_of(Hammered(stuck=["гонщик-1"]))
     report = RaceReport(runs=2, broken=1, problems=[stuck], elapsed=5.0)
     with pytest.raises(ExerciseFailure) as failure:

@@ -320,7 +320,7 @@ def check_test_cell(where: str, source: str) -> list[str]:
 
 
 def _is_check_call(node: ast.Expr) -> bool:
-    """`expect(...)`, `expect_equal(...)`, `report.expect_safe(...)` возвращают None: такой хвост безопасен."""
+    """`expect(...)`, `expect_equal(...)`, `report.expect_safe(...)` дают None: хвост безопасен."""
     call = node.value
     if not isinstance(call, ast.Call):
         return False
