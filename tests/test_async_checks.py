@@ -14,6 +14,7 @@ import pytest
 from course.async_checks import (
     AsyncRun,
     Block,
+    _LoopWatch,
     expect_no_warnings,
     expect_not_blocked,
     expect_virtual_time,
@@ -290,3 +291,19 @@ def test_exception_group_from_student_code_becomes_a_failure_with_a_reason() -> 
     assert isinstance(failure.value.__cause__, KeyError)
     with pytest.raises(ExerciseFailure, match="^подсказка проверки$"):
         run_virtual(check_fails_inside_group)
+
+
+def test_loop_watch_counts_the_cpu_queue_of_its_helper_threads() -> None:
+    """Поток пула, стоящий в очереди к ядру с GIL, задерживает цикл: его очередь тоже вычитается."""
+    helper = threading.Thread(target=time.sleep, args=(0.5,))
+    helper.start()
+    loop = asyncio.new_event_loop()
+    watch = _LoopWatch(loop, 0.05, helpers=[helper])
+    try:
+        assert len(watch._helper_stats) == 2  # пул и сторож
+        assert watch.queued() >= 0.0
+    finally:
+        watch.stop()
+        loop.close()
+        helper.join()
+    assert watch._helper_stats == [] and watch.queued() == 0.0
