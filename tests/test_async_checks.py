@@ -300,7 +300,7 @@ def test_loop_watch_counts_the_cpu_queue_of_its_helper_threads() -> None:
     loop = asyncio.new_event_loop()
     watch = _LoopWatch(loop, 0.05, helpers=[helper])
     try:
-        assert len(watch._helper_stats) == 2  # пул и сторож
+        assert len(watch._helper_stats) == 1  # поток пула; сторожа не считаем
         assert watch.queued() >= 0.0
     finally:
         watch.stop()
