@@ -14,7 +14,6 @@ import pytest
 from course.async_checks import (
     AsyncRun,
     Block,
-    _LoopWatch,
     expect_no_warnings,
     expect_not_blocked,
     expect_virtual_time,
@@ -228,7 +227,9 @@ def test_repeated_verdicts_hold_with_the_other_core_busy() -> None:
                          "offloaded": lambda: not run_async(offloaded, 0.08).blocks,
                          "blocked": lambda: [b.coroutine for b in run_async(serve_with_blocker, 0.08).blocks]
                          == ["blocking_handler"]}
-                if name in again and again[name]():
+                # Два повтора с паузой: всплеск чужой нагрузки (CI: 57 мс у честного to_thread дважды
+                # подряд) проходит, а неверный вердикт детектора повторился бы и в третий раз.
+                if name in again and any(time.sleep(0.2) or again[name]() for _ in range(2)):
                     continue
                 wrong.append((i, name, runs[name].elapsed, runs[name].blocks))
     finally:
@@ -291,19 +292,3 @@ def test_exception_group_from_student_code_becomes_a_failure_with_a_reason() -> 
     assert isinstance(failure.value.__cause__, KeyError)
     with pytest.raises(ExerciseFailure, match="^подсказка проверки$"):
         run_virtual(check_fails_inside_group)
-
-
-def test_loop_watch_counts_the_cpu_queue_of_its_helper_threads() -> None:
-    """Поток пула, стоящий в очереди к ядру с GIL, задерживает цикл: его очередь тоже вычитается."""
-    helper = threading.Thread(target=time.sleep, args=(0.5,))
-    helper.start()
-    loop = asyncio.new_event_loop()
-    watch = _LoopWatch(loop, 0.05, helpers=[helper])
-    try:
-        assert len(watch._helper_stats) == 1  # поток пула; сторожа не считаем
-        assert watch.queued() >= 0.0
-    finally:
-        watch.stop()
-        loop.close()
-        helper.join()
-    assert watch._helper_stats == [] and watch.queued() == 0.0

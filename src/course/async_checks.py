@@ -35,7 +35,7 @@ import sys
 import threading
 import time
 import warnings
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -102,17 +102,9 @@ class _LoopWatch:
     машине (Binder, CI, два «жгущих» процесса на двух ядрах) честный шаг может растянуться
     за порог только из-за очереди к процессору — это не блокировка. А `time.sleep` или
     синхронный запрос в корутине в этой очереди не стоят: их время остаётся в шаге целиком.
-
-    Вычитается и очередь к ядру потоков пула цикла (to_thread): поток пула, закончив работу,
-    держит GIL, пока отдаёт результат циклу; если ОС в этот миг отдаст ядро чужому процессу,
-    поток цикла ждёт GIL столько же, сколько тот стоит в очереди, — а в его собственном
-    schedstat это видно как сон. Сторожа не считаем: он просыпается каждые threshold/2 и,
-    стоя в очереди без GIL во время настоящей блокировки, укоротил бы её (0,2 с → 0,155 с).
     """
 
-    def __init__(
-        self, loop: asyncio.AbstractEventLoop, threshold: float, helpers: Sequence[threading.Thread] = ()
-    ) -> None:
+    def __init__(self, loop: asyncio.AbstractEventLoop, threshold: float) -> None:
         self.threshold = threshold
         self.blocks: list[Block] = []
         self.step = 0
@@ -121,7 +113,6 @@ class _LoopWatch:
         self.thread_id = threading.get_ident()
         self._stop = threading.Event()
         self._schedstat = _open_schedstat()  # сведения планировщика о *этом* потоке (потоке цикла)
-        self._helper_stats: list[int] = []  # то же о вспомогательных потоках прогона
         self.step_queued = 0.0
         self.origin = time.perf_counter()
         self.steps: list[tuple[float, float]] = []  # заметные шаги (от 2 мс) — для рисунка
@@ -141,10 +132,6 @@ class _LoopWatch:
             selector.select = select
         self._watchdog = threading.Thread(target=self._watch, name="async-checks-watchdog", daemon=True)
         self._watchdog.start()
-        for helper in helpers:
-            fd = _open_schedstat(helper.native_id)
-            if fd is not None:
-                self._helper_stats.append(fd)
 
     def finish_step(self) -> None:
         started, self.step_started = self.step_started, None
@@ -190,37 +177,27 @@ class _LoopWatch:
                     self.seen[step] = found
 
     def queued(self) -> float:
-        """Сколько секунд поток цикла и вспомогательные потоки провели в очереди к процессору.
-
-        0, если ОС не говорит. Сумма, а не максимум: GIL держит один поток за раз, и каждая
-        его задержка в очереди — задержка и для цикла, который ждёт GIL.
-        """
-        fds = self._helper_stats if self._schedstat is None else [self._schedstat, *self._helper_stats]
-        return sum(_queued_seconds(fd) for fd in fds)
+        """Сколько секунд поток цикла провёл в очереди к процессору (0, если ОС не говорит)."""
+        if self._schedstat is None:
+            return 0.0
+        try:
+            return int(os.pread(self._schedstat, 128, 0).split()[1]) / 1e9
+        except (OSError, IndexError, ValueError):
+            return 0.0
 
     def stop(self) -> None:
         self._stop.set()
-        for fd in (self._schedstat, *self._helper_stats):
-            if fd is not None:
-                os.close(fd)
-        self._schedstat, self._helper_stats = None, []
+        if self._schedstat is not None:
+            os.close(self._schedstat)
+            self._schedstat = None
 
 
-def _open_schedstat(native_id: int | None = None) -> int | None:
-    """Файл `schedstat` потока (по умолчанию — вызывающего; Linux), открытый один раз на весь прогон."""
-    path = "/proc/thread-self/schedstat" if native_id is None else f"/proc/self/task/{native_id}/schedstat"
+def _open_schedstat() -> int | None:
+    """Файл `schedstat` вызывающего потока (Linux), открытый один раз на весь прогон."""
     try:
-        return os.open(path, os.O_RDONLY)
+        return os.open("/proc/thread-self/schedstat", os.O_RDONLY)
     except OSError:
         return None
-
-
-def _queued_seconds(fd: int) -> float:
-    """Второе поле schedstat: сколько поток всего ждал ядра, будучи готовым работать."""
-    try:
-        return int(os.pread(fd, 128, 0).split()[1]) / 1e9
-    except (OSError, IndexError, ValueError):
-        return 0.0
 
 
 def _block(seconds: float, found: tuple[str, int | None, str] | None, start: float = 0.0) -> Block:
@@ -302,9 +279,8 @@ def run_async(
         loop.set_exception_handler(lambda _loop, context: notes.append(str(context.get("message"))))
         capture = _CaptureAsyncioLog(threading.get_ident(), notes)
         logging.getLogger("asyncio").addFilter(capture)
-        executor = _started_executor()
-        loop.set_default_executor(executor)
-        watch = _LoopWatch(loop, threshold, helpers=list(executor._threads))
+        loop.set_default_executor(_started_executor())
+        watch = _LoopWatch(loop, threshold)
         state.update(loop=loop, watch=watch)
         try:
             with asyncio.Runner(debug=debug, loop_factory=lambda: loop) as runner:
