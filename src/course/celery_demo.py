@@ -60,6 +60,7 @@ def make_app(folder: str | Path, broker: str | None = None, backend: str | None 
     app = Celery("course", broker=broker or "filesystem://", backend=backend or f"file://{results}")
     options: dict[str, Any] = {}
     if broker is None:
+        app.conf.broker_transport = f"{__name__}:AtomicFilesystemTransport"
         options = {
             "data_folder_in": str(queue),
             "data_folder_out": str(queue),
@@ -81,6 +82,43 @@ def make_app(folder: str | Path, broker: str | None = None, backend: str | None 
     )
     _register_demo_tasks(app)
     return app
+
+
+def _atomic_put(self: Any, queue: str, payload: Any, **kwargs: Any) -> None:
+    """Положить сообщение в папку очереди так, чтобы оно появилось там сразу целиком.
+
+    Зачем: `filesystem.Channel._put` в kombu создаёт файл `*.msg` и только потом пишет в него,
+    а `_get` забирает файл переименованием, не глядя на flock. Если воркер заглянет в папку
+    между этими двумя шагами (на занятой машине отправителя может не быть на процессоре
+    десятки мс), он прочтёт пустой файл, и сообщение пропадёт: задача так и не выполнится.
+    Здесь файл пишется под временным именем, которое `_get` пропускает, и переименовывается
+    (`os.replace` атомарен) уже готовым.
+    """
+    import uuid
+
+    from kombu.exceptions import ChannelError
+    from kombu.utils.encoding import str_to_bytes
+    from kombu.utils.json import dumps
+
+    name = f"{round(time.monotonic() * 1000)}_{uuid.uuid4()}.{queue}.msg"
+    final = os.path.join(self.data_folder_out, name)
+    partial = os.path.join(self.data_folder_out, f".{name}.part")  # `_get` ждёт ИМЯ.{queue}.msg
+    try:
+        with open(partial, "wb") as f:
+            f.write(str_to_bytes(dumps(payload)))
+        os.replace(partial, final)
+    except OSError as exc:
+        raise ChannelError(f"Cannot add file {final!r} to directory") from exc
+
+
+def _atomic_transport() -> type:
+    """Файловый транспорт kombu с `_atomic_put`; строится при первом обращении (kombu — когда нужен)."""
+    from kombu.transport import filesystem
+
+    channel = type("AtomicFilesystemChannel", (filesystem.Channel,), {"_put": _atomic_put})
+    transport = type("AtomicFilesystemTransport", (filesystem.Transport,), {"Channel": channel})
+    globals()["AtomicFilesystemTransport"] = transport
+    return transport
 
 
 def _register_demo_tasks(app: Any) -> None:
@@ -187,6 +225,8 @@ def __getattr__(name: str) -> Any:
     # `celery -A course.celery_demo:worker_app` спрашивает атрибут — тут-то приложение и строится.
     if name == "worker_app":
         return app_from_env()
+    if name == "AtomicFilesystemTransport":  # так его находит kombu по broker_transport
+        return _atomic_transport()
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
