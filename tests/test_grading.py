@@ -116,18 +116,25 @@ def test_grade_rejects_bad_arguments(tmp_path, capsys) -> None:
 
 
 @pytest.mark.slow
-def test_check_reports_each_exercise(tmp_path, capsys) -> None:
+def test_check_reports_each_exercise(tmp_path, capfd, monkeypatch) -> None:
+    """Отчёт по упражнениям — и ничего больше: ни строчки английского журнала ядра в терминале
+    (capfd ловит и то, что ядро пишет прямо в унаследованные stdout и stderr; без буфера — как в
+    терминале, иначе ядро, которое закрывают сразу, не успевает вывести свой буфер)."""
+    monkeypatch.setenv("PYTHONUNBUFFERED", "1")
     stub = tmp_path / NOTEBOOK
     shutil.copy(LAYOUT.notebooks / ASSIGNMENT / NOTEBOOK, stub)
     before = stub.read_bytes()
     assert main(["check", str(stub)]) == 1
-    out = capsys.readouterr().out
+    out = capfd.readouterr().out
     line = next((x for x in out.splitlines() if x.startswith("✘ Упражнение 2. скачать всё сразу")), "")
     assert line.endswith("— 0/3: упражнение ещё не решено"), out
     assert "Итого: 0 из 8" in out
     assert stub.read_bytes() == before
     assert main(["check", str(LAYOUT.solutions / ASSIGNMENT / NOTEBOOK)]) == 0
-    assert "Итого: 8 из 8" in capsys.readouterr().out
+    out, err = capfd.readouterr()
+    assert "Итого: 8 из 8" in out
+    for noise in ("Ctrl-C", "kernel.json", "encryption"):
+        assert noise not in out + err, out + err
 
 
 @pytest.mark.slow

@@ -32,9 +32,11 @@ VALIDATE_PREPROCESSORS = [CheckCellMetadata, ClearOutput, RobustExecute, StderrN
 EXERCISE_HEADING = re.compile(
     r"^#{1,6}\s*(Упражнение\s+\d+)\s*(?:\([^)]*\))?\s*[:.—-]?\s*(.*?)\s*$", re.MULTILINE
 )
-# Ядро пишет в свой stderr (а он — наш терминал или ячейка студента) английское
-# «Kernel is running over TCP without encryption…» уровня WARNING: студенту это ни о чём.
-QUIET_KERNEL = ["--IPKernelApp.log_level=ERROR"]
+# Ядро пишет в наш терминал английское: в stderr — «Kernel is running over TCP without
+# encryption…» (WARNING), в stdout — «NOTE: When using the `ipython kernel` entry point, Ctrl-C
+# will not work… --existing kernel.json» (его печатает любое ядро, запущенное не сервером Jupyter,
+# если уровень журнала ниже CRITICAL). Студенту это ни о чём.
+QUIET_KERNEL = ["--IPKernelApp.log_level=CRITICAL"]
 
 
 @dataclass(frozen=True)
