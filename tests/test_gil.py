@@ -29,8 +29,9 @@ def test_sha256_job_hashes_zeros_in_blocks() -> None:
 def test_run_copies_labels_and_scaling_of_waits() -> None:
     timings = run_copies(wait_io, 0.1, [1, 3], "потоки")
     assert [t.label for t in timings] == ["1 копия", "3 копии"]
-    # Три ожидания в трёх потоках идут вместе: гораздо меньше 3 × 0.1 с.
-    assert timings[1].wall < 0.25
+    # Три ожидания в трёх потоках идут вместе: по очереди они заняли бы не меньше 3 × 0.1 с.
+    # Граница — ровно эта сумма, без догадок о том, насколько быстро проснутся потоки под нагрузкой.
+    assert timings[1].wall < 0.3
 
 
 def test_run_copies_processes_count_child_cpu() -> None:
