@@ -13,6 +13,8 @@ import pytest
 
 from course.checks import ExerciseFailure, start_in_thread, wait_until_waiting
 from course.race_checks import (
+    RAISED,
+    STUCK,
     DeadlockError,
     Hammered,
     LockMonitor,
@@ -144,16 +146,22 @@ def test_race_report_explains_in_russian() -> None:
 
 def test_a_hang_is_not_called_a_data_race() -> None:
     """Зависший поток — потерянное пробуждение или блокировка, а не «данные без синхронизации»."""
-    stuck = _problem_of(Hammered(stuck=["гонщик-1"]))
-    report = RaceReport(runs=2, broken=1, problems=[stuck], elapsed=5.0)
+    kind, stuck = _problem_of(Hammered(stuck=["гонщик-1"]))
+    assert kind == STUCK
+    report = RaceReport(runs=2, broken=1, problems=[stuck], elapsed=5.0, kind=kind)
     with pytest.raises(ExerciseFailure) as failure:
         report.expect_safe("Общая подсказка.", hang_hint="Будите notify_all.")
     text = str(failure.value)
     assert "гонщик-1" in text and "ждёт сигнала" in text and "Будите notify_all." in text, text
     assert "без синхронизации" not in text and "Общая подсказка." not in text, text
-    raised = _problem_of(Hammered(errors=[ValueError("плохо")]))
+
+    def bad(state: object, index: int) -> None:
+        raise ValueError("плохо")
+
+    report = provoke_race(object, bad, lambda state, hammered: None, threads=2, calls=1, runs=1)
+    assert report.kind == RAISED
     with pytest.raises(ExerciseFailure, match="ValueError: плохо") as failure:
-        RaceReport(runs=1, broken=1, problems=[raised], elapsed=0.1).expect_safe("Подсказка.")
+        report.expect_safe("Подсказка.")
     assert "без синхронизации" not in str(failure.value)
 
 

@@ -167,6 +167,10 @@ def hammer(
     return result
 
 
+# Род поломки в прогоне provoke_race: поток завис, поток упал с исключением, нарушен инвариант.
+STUCK, RAISED, INVARIANT = "stuck", "raised", "invariant"
+
+
 @dataclass
 class RaceReport:
     """Вердикт `provoke_race`: сколько прогонов, в скольких нарушен инвариант и как."""
@@ -176,6 +180,7 @@ class RaceReport:
     problems: list[str]
     elapsed: float
     log: list[tuple[float, str, str, str, Any]] = field(default_factory=list)  # журнал сломанного прогона
+    kind: str = INVARIANT  # род первой поломки: STUCK, RAISED или INVARIANT — от него зависит объяснение
 
     @property
     def caught(self) -> bool:
@@ -197,11 +202,11 @@ class RaceReport:
         if not self.caught:
             return
         first = self.problems[0]
-        if first.startswith(_STUCK):
+        if self.kind == STUCK:
             text = (f"{self.message()} Кто-то ждёт сигнала, который никто не подаст, или блокировку, "
                     "которую никто не отпустит.")
             hint = hang_hint or hint
-        elif first.startswith(_RAISED):
+        elif self.kind == RAISED:
             text = self.message()
         else:
             text = (
@@ -236,6 +241,7 @@ def provoke_race(
     problems: list[str] = []
     log: list[tuple[float, str, str, str, Any]] = []
     done = broken = 0
+    first_kind = INVARIANT
     with switch_interval(interval) if interval else _nothing():
         while done < runs:
             state = setup()
@@ -243,8 +249,11 @@ def provoke_race(
                 add_yield_points(state, *yield_attrs)
             hammered = hammer(partial(action, state), threads=threads, calls=calls)
             done += 1
-            problem = _problem_of(hammered) or check(state, hammered)
+            kind, problem = _problem_of(hammered)
+            if problem is None:
+                kind, problem = INVARIANT, check(state, hammered)
             if problem:
+                first_kind = first_kind if problems else kind
                 broken += 1
                 problems.append(problem)
                 log = log or race_log(state)
@@ -252,7 +261,7 @@ def provoke_race(
                     break
             if time.perf_counter() - began > budget:
                 break
-    return RaceReport(done, broken, problems, time.perf_counter() - began, log)
+    return RaceReport(done, broken, problems, time.perf_counter() - began, log, first_kind)
 
 
 @contextmanager
@@ -260,17 +269,14 @@ def _nothing() -> Iterator[None]:
     yield
 
 
-_STUCK = "потоки "
-_RAISED = "в потоке возникло исключение"
-
-
-def _problem_of(hammered: Hammered) -> str | None:
+def _problem_of(hammered: Hammered) -> tuple[str, str | None]:
+    """Поломка, которую видно без проверки инварианта: (род, описание) или (INVARIANT, None)."""
     if hammered.stuck:
-        return f"{_STUCK}{', '.join(hammered.stuck)} не закончили работу (зависание?)"
+        return STUCK, f"потоки {', '.join(hammered.stuck)} не закончили работу (зависание?)"
     if hammered.errors:
         first = hammered.errors[0]
-        return f"{_RAISED} {type(first).__name__}: {first}"
-    return None
+        return RAISED, f"в потоке возникло исключение {type(first).__name__}: {first}"
+    return INVARIANT, None
 
 
 # ---------------------------------------------------------------- взаимоблокировки
